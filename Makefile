@@ -1,0 +1,42 @@
+# fairshare — two commands for users: `make demo` and `make test`.
+# Needs only Python >= 3.11 and make; everything else is installed into .venv.
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test bench lint golden clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fairshare needs Python 3.11 or newer; found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: install, then run the whole flow on the synthetic district into demo-out/
+demo: $(STAMP)
+	$(BIN)/fairshare demo --out demo-out
+
+## test: install, then run the whole test suite
+test: $(STAMP)
+	$(BIN)/pytest
+
+## bench: the engine on 100,000 and 1,000,000 generated schools, beside a pandas row-by-row baseline
+bench: $(STAMP)
+	$(BIN)/python bench/bench_engine.py
+
+## lint: ruff and mypy --strict
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+## golden: regenerate golden test outputs (review the diff before committing)
+golden: $(STAMP)
+	FAIRSHARE_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py
+
+clean:
+	rm -rf demo-out bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,319 @@
+"""The command line: Typer commands over the library; errors printed, never tracebacks.
+
+Every user mistake is a FairshareError: the CLI prints its problems (the first
+rows in a table, all of them to a CSV it names when there are many) and exits
+with status 1. Anything else is a bug and keeps its traceback, with locals hidden.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fairshare import __version__
+from fairshare.errors import FairshareError, InputError, Problem
+from fairshare.rules.money import dollars_text
+
+app = typer.Typer(
+    name="fairshare",
+    help="Equitable school resource allocation: formulas as cited data, explained budgets.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+SHOWN_PROBLEMS = 20
+T = TypeVar("T")
+
+FormulaArg = Annotated[Path, typer.Argument(help="Formula file (YAML).", show_default=False)]
+DataOpt = Annotated[Path, typer.Option("--data", "-d", help="Entity table: CSV, XLSX or Parquet.", show_default=False)]
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date", help="Run date YYYY-MM-DD: picks the parameter values in force. Default: today."),
+]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.", show_default=False)]
+
+
+def _money(cents: int) -> str:
+    text = dollars_text(abs(cents))
+    whole, frac = text.split(".")
+    return f"{'-' if cents < 0 else ''}${int(whole):,}.{frac}"
+
+
+def _date(text: str | None) -> dt.date:
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise FairshareError(Problem("invalid_value", f"--date {text!r} is not a date in the form YYYY-MM-DD",
+                                     value=text, hint="e.g. --date 2025-07-01")) from None
+
+
+def report_problems(exc: FairshareError, problems_file: Path | None = None) -> None:
+    problems = exc.problems
+    counts: dict[str, int] = {}
+    for p in problems:
+        counts[p.code] = counts.get(p.code, 0) + 1
+    summary = ", ".join(f"{n} {c}" for c, n in sorted(counts.items()))
+    err.print(f"[bold red]error[/]: {len(problems)} problem{'s' if len(problems) != 1 else ''} ({summary})")
+    tabular = isinstance(exc, InputError) or any(p.row is not None for p in problems)
+    if tabular:
+        t = Table(show_lines=False)
+        for col in ("file", "row", "column", "value", "code", "problem"):
+            t.add_column(col, overflow="fold")
+        for p in problems[:SHOWN_PROBLEMS]:
+            msg = p.message + (f" Fix: {p.hint}" if p.hint else "")
+            t.add_row(p.file or "", "" if p.row is None else str(p.row), p.column or "",
+                      "" if p.value is None else str(p.value), p.code, msg)
+        err.print(t)
+    else:
+        for p in problems[:SHOWN_PROBLEMS]:
+            err.print(f"  {p}", markup=False)
+    if len(problems) > SHOWN_PROBLEMS:
+        target = problems_file or Path("fairshare-problems.csv")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(problems[0].as_dict()))
+            w.writeheader()
+            for p in problems:
+                w.writerow(p.as_dict())
+        err.print(f"… and {len(problems) - SHOWN_PROBLEMS} more: every problem is listed in {target}")
+
+
+def _guard(fn: Callable[[], T], problems_file: Path | None = None) -> T:
+    try:
+        return fn()
+    except FairshareError as exc:
+        report_problems(exc, problems_file)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def validate(formula: FormulaArg, data: Annotated[Path | None, typer.Option("--data", "-d", help="Also check this table.")] = None,
+             date: DateOpt = None) -> None:
+    """Check a formula (schema, ids, cycles, values in force) and optionally a data table against its contract."""
+    from fairshare.io import load_entities
+    from fairshare.pipeline import load_plan
+
+    def run() -> None:
+        plan = load_plan(formula, _date(date))
+        out.print(f"[green]ok[/] {formula}: formula [bold]{plan.id}[/], {len(plan.params)} parameters in force on "
+                  f"{plan.date.isoformat()}, {len(plan.inputs)} inputs, {len(plan.lines)} lines"
+                  + (f", solves {plan.scale.options['solve']}" if plan.scale is not None else ""))
+        if data is not None:
+            table = load_entities(data, plan.formula)
+            out.print(f"[green]ok[/] {data}: {table.n} {plan.formula.entity.kind} rows meet the contract"
+                      + (f" (columns not used: {', '.join(table.unused_columns)})" if table.unused_columns else ""))
+
+    _guard(run, None if data is None else Path("fairshare-problems.csv"))
+
+
+@app.command()
+def allocate(formula: FormulaArg, data: DataOpt, out_dir: OutOpt, date: DateOpt = None) -> None:
+    """Run a formula over an entity table and write budgets, allocations, workbook, letters, report, manifest."""
+    from fairshare.pipeline import allocate as run_allocate
+    from fairshare.pipeline import write_outputs
+
+    def go() -> None:
+        run = run_allocate(formula, data, _date(date))
+        files = write_outputs(run, out_dir, formula)
+        _print_run(run, out_dir, files)
+
+    _guard(go, out_dir / "problems.csv")
+
+
+def _print_run(run: Any, out_dir: Path, files: list[Path]) -> None:
+    plan = run.plan
+    t = Table(title=f"{plan.formula.label} — {run.table.n} {plan.formula.entity.kind}s, run date {plan.date.isoformat()}")
+    t.add_column("component")
+    t.add_column("label")
+    t.add_column("amount", justify="right")
+    for j, comp in enumerate(run.lines):
+        t.add_row(comp.id, comp.label, _money(int(run.cents[:, j].sum())))
+    t.add_row("[bold]total[/]", "", f"[bold]{_money(int(run.total_cents.sum()))}[/]")
+    out.print(t)
+    if run.budget_cents is not None:
+        for pid, value in run.solved.items():
+            out.print(f"Fitted to the budget {_money(run.budget_cents)} exactly: {plan.params[pid].label} "
+                      f"({pid}) solved at ${value:,.4f}")
+    for note in run.notes:
+        out.print(f"[yellow]note[/]: {note}")
+    letters = sum(1 for f in files if f.parent.name == "letters")
+    out.print(f"Wrote {len(files)} files to {out_dir}/: budgets.csv, allocations.csv, budgets.xlsx, report.html, "
+              f"manifest.json and {letters} letters in letters/")
+
+
+@app.command()
+def explain(formula: FormulaArg, data: DataOpt,
+            entity: Annotated[str, typer.Option("--entity", "-e", help="Entity id to explain.", show_default=False)],
+            date: DateOpt = None,
+            as_json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON.")] = False) -> None:
+    """Show why one entity gets each amount: inputs, parameters with references, and the arithmetic."""
+    from fairshare.pipeline import allocate as run_allocate
+    from fairshare.rules.trace import trace_entity
+
+    def go() -> None:
+        run = run_allocate(formula, data, _date(date))
+        i = run.table.index_of(entity)
+        if i is None:
+            raise FairshareError(Problem("unknown_entity", f"entity {entity!r} is not in {data}", file=str(data),
+                                         value=entity, hint="use an id from the entity id column"))
+        trace = trace_entity(run, i)
+        if as_json:
+            out.print_json(json.dumps(trace.as_dict()))
+            return
+        _print_trace(trace)
+
+    _guard(go)
+
+
+def _print_trace(trace: Any) -> None:
+    out.print(f"[bold]{trace.name}[/] ({trace.entity_id}) — {trace.formula_label}, run date {trace.date}")
+    for line in trace.lines:
+        if line.amount_cents == 0 and not line.eligible:
+            out.print(f"  [dim]{line.label}: not eligible ({line.condition})[/]")
+            continue
+        out.print(f"  [bold]{line.label}[/] [cyan]{_money(line.amount_cents)}[/]")
+        out.print(f"    = {line.symbolic}", markup=False)
+        out.print(f"    = {line.numeric}", markup=False)
+        for note in line.notes:
+            out.print(f"    [dim]{note}[/]")
+        for p in line.params:
+            out.print(f"    [dim]{p.id} = {p.value:g} ({p.unit}) from {p.effective}: {p.citation}[/]", markup=True)
+        out.print(f"    [italic]policy: {line.policy}[/]")
+    pp = "" if trace.per_pupil_cents is None else f", {_money(trace.per_pupil_cents)} per pupil"
+    out.print(f"[bold]Total {_money(trace.total_cents)}[/] for {trace.pupils:,.0f} pupils{pp}")
+    if trace.prior_total_cents is not None:
+        change = trace.total_cents - trace.prior_total_cents
+        out.print(f"Last year {_money(trace.prior_total_cents)}; change {_money(change)}")
+
+
+@app.command()
+def compare(formula_a: Annotated[Path, typer.Argument(help="Formula A (the baseline).", show_default=False)],
+            formula_b: Annotated[Path, typer.Argument(help="Formula B (the alternative).", show_default=False)],
+            data: DataOpt, out_dir: OutOpt, date: DateOpt = None) -> None:
+    """Per-entity differences between two formulas on the same data: winners, losers, by how much."""
+    from fairshare.pipeline import allocate as run_allocate
+    from fairshare.scenarios import compare_runs, write_comparison
+
+    def go() -> None:
+        d = _date(date)
+        a, b = run_allocate(formula_a, data, d), run_allocate(formula_b, data, d)
+        cmp = compare_runs(a, b, str(formula_a), str(formula_b))
+        files = write_comparison(cmp, out_dir)
+        s = cmp.summary()
+        out.print(f"{s['entities_compared']} entities: {s['winners']} gain, {s['losers']} lose, "
+                  f"{s['unchanged']} unchanged. Total A ${float(s['total_a']):,.2f}, total B ${float(s['total_b']):,.2f}; "
+                  f"gains ${float(s['gained']):,.2f}, losses ${float(s['lost']):,.2f}.")
+        if s["largest_gain"]:
+            out.print(f"Largest gain: {s['largest_gain']['entity_id']} ${float(s['largest_gain']['change']):,.2f}")
+        if s["largest_loss"]:
+            out.print(f"Largest loss: {s['largest_loss']['entity_id']} ${float(s['largest_loss']['change']):,.2f}")
+        out.print(f"Wrote {', '.join(str(f) for f in files)}")
+
+    _guard(go)
+
+
+@app.command()
+def trade(formula: FormulaArg, data: DataOpt,
+          requests: Annotated[Path, typer.Option("--requests", "-r", help="YAML file of principals' trade requests.",
+                                                 show_default=False)],
+          out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write trades.csv here.")] = None,
+          date: DateOpt = None) -> None:
+    """Apply principals' position trades: the budget stays balanced; locked roles and overspending are refused."""
+    from fairshare.pipeline import allocate as run_allocate
+    from fairshare.programs.positions import apply_trades, load_trade_requests
+
+    def go() -> None:
+        reqs = load_trade_requests(requests)
+        run = run_allocate(formula, data, _date(date))
+        refused: list[Problem] = []
+        rows: list[dict[str, Any]] = []
+        for req in reqs:
+            try:
+                res = apply_trades(run, req, str(requests))
+            except FairshareError as exc:
+                refused.extend(exc.problems)
+                continue
+            _print_trade(res)
+            for t in res.lines:
+                rows.append({"entity_id": req.entity, "role": t.role, "fte_before": t.fte_before,
+                             "fte_change": t.fte_change, "fte_after": t.fte_after,
+                             "cost_per_fte": dollars_text(t.unit_cost_cents), "cost": dollars_text(t.cost_cents),
+                             "discretionary_after": dollars_text(res.discretionary_after_cents)})
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            with (out_dir / "trades.csv").open("w", newline="", encoding="utf-8") as fh:
+                w = csv.DictWriter(fh, fieldnames=["entity_id", "role", "fte_before", "fte_change", "fte_after",
+                                                   "cost_per_fte", "cost", "discretionary_after"])
+                w.writeheader()
+                w.writerows(rows)
+            out.print(f"Wrote {out_dir / 'trades.csv'}")
+        if refused:
+            raise FairshareError(refused)
+
+    _guard(go)
+
+
+def _print_trade(res: Any) -> None:
+    b = res.before
+    t = Table(title=f"{b.name} ({b.entity_id}): starter budget {_money(b.total_cents)}")
+    for col in ("role", "FTE before", "change", "FTE after", "cost per FTE", "cost"):
+        t.add_column(col, justify="left" if col == "role" else "right")
+    for line in res.lines:
+        t.add_row(line.label, f"{line.fte_before:g}", f"{line.fte_change:+g}", f"{line.fte_after:g}",
+                  _money(line.unit_cost_cents), _money(line.cost_cents))
+    out.print(t)
+    out.print(f"Discretionary dollars {_money(b.discretionary_cents)} -> {_money(res.discretionary_after_cents)}; "
+              f"net cost {_money(res.net_cost_cents)}; the school total stays {_money(res.total_cents)} (balanced)")
+
+
+@app.command()
+def aggregate(students: Annotated[Path, typer.Argument(help="Student rows: CSV, XLSX or Parquet.", show_default=False)],
+              schools: Annotated[Path, typer.Option("--schools", help="School table (one row per school).",
+                                                    show_default=False)],
+              out_path: Annotated[Path, typer.Option("--out", "-o", help="Output table (.csv or .parquet).",
+                                                     show_default=False)]) -> None:
+    """Count student rows per school (enrollment, grades, flags) with DuckDB; unknown schools and duplicates are errors."""
+    from fairshare.io import aggregate_students, write_table
+
+    def go() -> None:
+        res = aggregate_students(students, schools)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        write_table(res.frame, out_path)
+        out.print(f"Aggregated {res.students_read:,} students into {res.schools} schools: {out_path}")
+
+    _guard(go)
+
+
+@app.command()
+def demo(out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("demo-out")) -> None:
+    """Generate the synthetic district, aggregate its students, allocate its budget, apply a sample trade."""
+    from fairshare.demo import run_demo
+
+    _guard(lambda: run_demo(out_dir, out))
+
+
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
