@@ -17,6 +17,8 @@ import yaml
 from fairshare.errors import FormulaError, Problem
 
 Path_ = tuple[str | int, ...]
+#: marks[(*path, KEY)] is where the key of ``path`` is written (marks[path] is its value)
+KEY = "\0key"
 Marks = dict[Path_, tuple[int, int]]
 
 
@@ -59,7 +61,7 @@ def _build(node: yaml.Node, path: Path_, marks: Marks, file: str, ctor: _Constru
                 )
             key = _key_text(ctor.construct_object(key_node))
             if key in out:
-                first = marks.get((*path, key), (0, 0))
+                first = marks.get((*path, key, KEY), (0, 0))
                 raise FormulaError(
                     Problem(
                         "duplicate_key",
@@ -70,6 +72,7 @@ def _build(node: yaml.Node, path: Path_, marks: Marks, file: str, ctor: _Constru
                         hint="keep one of the two entries",
                     )
                 )
+            marks[(*path, key, KEY)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = _build(value_node, (*path, key), marks, file, ctor)
         return out
     if isinstance(node, yaml.SequenceNode):
@@ -119,6 +122,12 @@ def load_yaml_file(path: Path) -> tuple[Any, Marks]:
             Problem("yaml_syntax", f"file is not UTF-8 text ({exc.reason})", file=str(path))
         ) from None
     return load_yaml_text(text, str(path))
+
+
+def key_mark(marks: Marks, path: Path_) -> tuple[int | None, int | None]:
+    """Where the key of ``path`` is written (for errors about the key itself)."""
+    hit = marks.get((*path, KEY))
+    return hit if hit is not None else nearest_mark(marks, path)
 
 
 def nearest_mark(marks: Marks, path: Path_) -> tuple[int | None, int | None]:

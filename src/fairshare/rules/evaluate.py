@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,20 @@ class Env(Mapping[str, Any]):
         self.computed: dict[str, Computed] = {}
         self._components = {c.id: c for c in plan.components if c.is_line}
         self._busy: set[str] = set()
+        #: ids whose values move while a scale_to_budget parameter is solved
+        self.moving: frozenset[str] = frozenset()
+        if plan.scale is not None:
+            self.moving = plan.solve_dependents | {plan.scale.options["solve"]}
+        self._static: dict[str, Any] = {}
+
+    def memo(self, key: str, names: frozenset[str] | set[str], fn: Any) -> Any:
+        """Compute ``fn()`` once per run when none of ``names`` moves with the solved parameter."""
+        if names & self.moving:
+            return fn()
+        hit = self._static.get(key)
+        if hit is None:
+            hit = self._static[key] = fn()
+        return hit
 
     def __getitem__(self, name: str) -> Any:
         hit = self.cache.get(name)
@@ -89,25 +104,40 @@ class Env(Mapping[str, Any]):
 
 @dataclass
 class Run:
-    """The result of one evaluation: amounts in float dollars and in exact integer cents."""
+    """The result of one evaluation: each line in float dollars and in exact integer cents.
+
+    Lines are kept as contiguous columns; ``amounts`` and ``cents`` give them as
+    n × k matrices (built on first use).
+    """
 
     plan: Plan
     table: EntityTable
     env: Env
     lines: tuple[Kind, ...]
-    amounts: np.ndarray  # n × k float64 dollars
-    cents: np.ndarray  # n × k int64
+    amount_columns: list[np.ndarray]  # k arrays of n float64 dollars
+    cent_columns: list[np.ndarray]  # k arrays of n int64 cents
     solved: dict[str, float] = field(default_factory=dict)
     budget_cents: int | None = None
     notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def amounts(self) -> np.ndarray:
+        return _stack(self.amount_columns, self.table.n, np.float64)
+
+    @cached_property
+    def cents(self) -> np.ndarray:
+        return _stack(self.cent_columns, self.table.n, np.int64)
 
     @property
     def line_ids(self) -> list[str]:
         return [c.id for c in self.lines]
 
-    @property
+    @cached_property
     def total_cents(self) -> np.ndarray:
-        return np.asarray(self.cents.sum(axis=1), dtype=np.int64)
+        total = np.zeros(self.table.n, dtype=np.int64)
+        for col in self.cent_columns:
+            total += col
+        return total
 
     @property
     def pupils(self) -> np.ndarray:
@@ -123,7 +153,7 @@ class Run:
         return out
 
     def column(self, cid: str) -> np.ndarray:
-        return self.cents[:, self.line_ids.index(cid)]
+        return self.cent_columns[self.line_ids.index(cid)]
 
     def aux(self, cid: str, key: str) -> np.ndarray | None:
         comp = self.env.computed.get(cid)
@@ -141,12 +171,11 @@ def evaluate(plan: Plan, table: EntityTable) -> Run:
         pid, budget = _solve(plan, env)
         solved[pid] = env.params[pid]
         budget_cents = int(to_cents(budget))
-    n, k = table.n, len(lines)
-    amounts = np.zeros((n, k))
-    for j, comp in enumerate(lines):
-        amounts[:, j] = np.broadcast_to(env[comp.id], (n,))
-    bad = ~np.isfinite(amounts)
-    if bad.any():
+    n = table.n
+    columns = [np.asarray(np.broadcast_to(env[comp.id], (n,)), dtype=np.float64) for comp in lines]
+    if not all(np.isfinite(c.sum()) for c in columns):
+        amounts = _stack(columns, n, np.float64)
+        bad = ~np.isfinite(amounts)
         problems = []
         for j, comp in enumerate(lines):
             rows = np.flatnonzero(bad[:, j])
@@ -155,9 +184,16 @@ def evaluate(plan: Plan, table: EntityTable) -> Run:
                                         file=plan.formula.source, row=None if table.rows is None else int(table.rows[i]),
                                         column=comp.id, hint="guard divisions, e.g. where(enrollment > 0, x / enrollment, 0)"))
         raise RunError(problems)
-    run = Run(plan, table, env, lines, amounts, np.zeros((n, k), dtype=np.int64), solved, budget_cents)
+    run = Run(plan, table, env, lines, columns, [np.zeros(n, dtype=np.int64) for _ in lines], solved, budget_cents)
     _fix_cents(run)
     return run
+
+
+def _stack(columns: list[np.ndarray], n: int, dtype: Any) -> np.ndarray:
+    out = np.zeros((n, len(columns)), dtype=dtype, order="F")
+    for j, c in enumerate(columns):
+        out[:, j] = c
+    return out
 
 
 def _scalar(value: Any, what: str, plan: Plan) -> float:
@@ -176,112 +212,131 @@ def _solve(plan: Plan, env: Env) -> tuple[str, float]:
     deps = plan.solve_dependents
     where = plan.formula.where("components", scale.id)
 
+    static = [c for c in scale.of if c not in deps]
+    moving = [c for c in scale.of if c in deps]
+    static_total = float(sum(np.sum(np.broadcast_to(env[c], (env.n,))) for c in static))
+
     def total(p: float) -> float:
         env.set_param(pid, p, deps)
-        return float(sum(np.sum(np.broadcast_to(env[c], (env.n,))) for c in scale.of))
+        return static_total + float(sum(np.sum(np.broadcast_to(env[c], (env.n,))) for c in moving))
 
-    tol = max(1e-7 * abs(budget), 1e-6)
-    f0 = total(0.0)
-    if f0 > budget + tol:
-        raise RunError(Problem("budget_unreachable",
-                               f"with {pid} at 0 the lines already total ${f0:,.2f}, more than the budget ${budget:,.2f}",
-                               hint="raise the appropriation or reduce the fixed lines", **where))
-    hi = abs(plan.params[pid].value) or 1.0
-    fhi = total(hi)
-    for _ in range(64):
-        if fhi >= budget:
-            break
-        if fhi <= f0 and hi > 1e6:
-            break
-        hi *= 2.0
-        fhi = total(hi)
-    if fhi < budget - tol:
-        raise RunError(Problem("budget_unreachable",
-                               f"the lines cannot reach the budget ${budget:,.2f} by changing {pid} "
-                               f"(at {pid} = {hi:,.2f} they total ${fhi:,.2f})",
-                               hint=f"check that the lines depend on {pid}", **where))
-    lo, flo = 0.0, f0
-    side = 0
-    p, fp = hi, fhi
+    tol = max(1e-11 * abs(budget), 1e-4)
+
+    def unreachable_below() -> RunError:
+        return RunError(Problem("budget_unreachable",
+                                f"with {pid} at 0 the lines already total ${total(0.0):,.2f}, more than the budget "
+                                f"${budget:,.2f}", hint="raise the appropriation or reduce the fixed lines", **where))
+
+    # start from the planning value and the local slope there (the root is usually near it);
+    # keep a bracket [lo, hi] as points on either side of the budget are found
+    lo, flo, hi, fhi = 0.0, -np.inf, np.inf, np.inf
+    p1 = abs(plan.params[pid].value) or 1.0
+    prev = (p1, total(p1))
+    p2 = p1 * 1.001
+    cur = (p2, total(p2))
+    for q, fq in (prev, cur):
+        if fq < budget:
+            lo, flo = max(lo, q), fq
+        else:
+            hi, fhi = min(hi, q), fq
+    p, fp = cur
     for _ in range(200):
-        if abs(fp - budget) <= tol:
+        if abs(fp - budget) <= tol or (np.isfinite(hi) and hi - lo <= 1e-13 * max(1.0, abs(hi))):
             break
-        p = hi if fhi == flo else lo + (budget - flo) * (hi - lo) / (fhi - flo)
+        (q0, g0), (q1, g1) = prev, cur
+        p = q1 + (budget - g1) * (q1 - q0) / (g1 - g0) if g1 != g0 else np.nan
+        if not lo < p < hi:  # the secant failed or left the bracket
+            if np.isfinite(hi) and np.isfinite(flo):
+                p = lo + (budget - flo) * (hi - lo) / (fhi - flo)
+            if not lo < p < hi:
+                p = (lo + hi) / 2 if np.isfinite(hi) else 2 * max(lo, q1)
+        if p <= 0 or p > 1e15:
+            break
         fp = total(p)
         if fp < budget:
             lo, flo = p, fp
-            if side == -1:
-                fhi = budget + (fhi - budget) / 2
-            side = -1
         else:
             hi, fhi = p, fp
-            if side == 1:
-                flo = budget + (flo - budget) / 2
-            side = 1
-        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-            break
+        prev, cur = cur, (p, fp)
+    if abs(fp - budget) > tol:
+        if total(0.0) > budget + tol:
+            raise unreachable_below()
+        if not np.isfinite(hi):
+            raise RunError(Problem("budget_unreachable",
+                                   f"the lines cannot reach the budget ${budget:,.2f} by changing {pid} "
+                                   f"(at {pid} = {lo:,.2f} they total ${flo:,.2f})",
+                                   hint=f"check that the lines depend on {pid}", **where))
     if env.params[pid] != p:
         total(p)
     return pid, budget
 
 
-def _entity_keys(run: Run) -> np.ndarray:
-    return run.table.ids
-
-
 def _fix_cents(run: Run) -> None:
-    plan, env, lines = run.plan, run.env, run.lines
+    env, lines = run.env, run.lines
     ids = run.table.ids
     index = {c.id: j for j, c in enumerate(lines)}
-    cents = run.cents
+    cents = run.cent_columns
+    amounts = run.amount_columns
     for j, comp in enumerate(lines):
         if comp.is_pot:
             aux = env.computed[comp.id].aux
             total_c = int(to_cents(aux["pot_total"][0])) if run.table.n else 0
             if aux["driver_sum"].size and aux["driver_sum"][0] > 0:
-                cents[:, j] = largest_remainder(run.amounts[:, j] * 100.0, total_c, [ids])
+                share = np.flatnonzero(aux["driver"] > 0)
+                col = np.zeros(run.table.n, dtype=np.int64)
+                share_ids = ids[share]
+                col[share] = largest_remainder(amounts[j][share] * 100.0, total_c,
+                                               lambda t, share_ids=share_ids: (share_ids[t],))
+                cents[j] = col
             elif total_c:
                 run.notes.append(f"{comp.id}: no entity is eligible, so ${total_c / 100:,.2f} is not distributed")
         elif not comp.is_limit:
-            cents[:, j] = to_cents(run.amounts[:, j])
+            cents[j] = to_cents(amounts[j])
     bound = np.zeros(run.table.n, dtype=bool)
     for j, comp in enumerate(lines):
         if not comp.is_limit:
             continue
         aux = env.computed[comp.id].aux
-        sub = cents[:, [index[c] for c in comp.of]].sum(axis=1)
+        sub = np.zeros(run.table.n, dtype=np.int64)
+        for c in comp.of:
+            sub += cents[index[c]]
         binding = aux["binding"]
-        target = to_cents(aux["target"])
-        adj = np.where(binding, target - sub, 0)
-        cents[:, j] = np.minimum(adj, 0) if comp.kind == "cap" else np.maximum(adj, 0)
+        adj = np.where(binding, to_cents(aux["target"]) - sub, 0)
+        cents[j] = np.minimum(adj, 0) if comp.kind == "cap" else np.maximum(adj, 0)
         bound |= binding
-    if plan.scale is not None and run.budget_cents is not None:
+    if run.plan.scale is not None and run.budget_cents is not None:
         _fit_budget(run, index, bound)
 
 
 def _fit_budget(run: Run, index: dict[str, int], bound: np.ndarray) -> None:
-    plan, cents = run.plan, run.cents
+    plan, cents, amounts = run.plan, run.cent_columns, run.amount_columns
     scale = plan.scale
     assert scale is not None and run.budget_cents is not None
-    of_cols = [index[c] for c in scale.of]
     free_cols = [index[c.id] for c in run.lines
                  if c.id in plan.solve_dependents and c.id in scale.of and not c.is_limit and not c.is_pot]
     free_rows = np.flatnonzero(~bound)
-    mask = np.zeros(cents.shape, dtype=bool)
-    if free_cols and free_rows.size:
-        mask[np.ix_(free_rows, free_cols)] = True
-    fixed_sum = int(cents[:, of_cols].sum()) - int(cents[mask].sum())
+    all_rows = len(free_rows) == run.table.n
+    fixed_sum = sum(int(cents[index[c]].sum()) for c in scale.of)
+    fixed_sum -= sum(int((cents[j] if all_rows else cents[j][free_rows]).sum()) for j in free_cols)
     target = run.budget_cents - fixed_sum
-    exact = run.amounts[mask] * 100.0
+    exact = (np.concatenate([(amounts[j] if all_rows else amounts[j][free_rows]) * 100.0 for j in free_cols])
+             if free_cols else np.zeros(0))
     s = float(exact.sum())
     if target < 0 or (s <= 0 and target != 0):
         raise RunError(Problem("rounding_failed",
-                               f"cannot fit the budget to the cent: {target} cents left for {int(mask.sum())} amounts",
+                               f"cannot fit the budget to the cent: {target} cents left for {exact.size} amounts",
                                **plan.formula.where("components", scale.id)))
     if s > 0:
-        exact = exact * (target / s)
-    rows, cols = np.nonzero(mask)
+        exact *= target / s
+    m = len(free_rows)
+    ids = run.table.ids
+
+    def tie_key(t: int) -> tuple[Any, ...]:  # cells are column blocks of the free rows
+        return (ids[free_rows[t % m]], free_cols[t // m])
+
     try:
-        cents[mask] = largest_remainder(exact, target, [run.table.ids[rows], cols])
+        shares = largest_remainder(exact, target, tie_key)
     except ValueError as exc:  # pragma: no cover - guarded above
         raise RunError(Problem("rounding_failed", str(exc), **plan.formula.where("components", scale.id))) from None
+    for k, j in enumerate(free_cols):
+        cents[j][free_rows] = shares[k * m:(k + 1) * m]

@@ -45,7 +45,7 @@ def _rank(x: Value, descending: bool = False) -> np.ndarray:
     if a.ndim == 0:
         return np.ones(1)
     key = -a if descending else a
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # ties are ranked from the sorted keys, so any sort works
     sorted_key = key[order]
     # competition ("min") ranking: ties share the smallest rank
     first = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
@@ -193,7 +193,10 @@ class Const(Expr):
             return "true" if self.value else "false"
         if isinstance(self.value, str):
             return repr(self.value)
-        return f"{self.value:g}" if isinstance(self.value, float) else str(self.value)
+        v = self.value
+        if isinstance(v, float) and v.is_integer() and abs(v) < 1e16:
+            return str(int(v))
+        return repr(v)  # shortest text that reads back as the same float
 
 
 @dataclass(frozen=True, eq=False)

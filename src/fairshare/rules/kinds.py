@@ -63,10 +63,16 @@ def _col(x: Any, n: int, dtype: Any = np.float64) -> np.ndarray:
     return a
 
 
-def _mask(env: Env, when: CompiledExpr | None, n: int) -> np.ndarray:
+def _memo(env: Env, key: str, names: frozenset[str] | set[str], fn: Any) -> Any:
+    """Reuse a part of a line that does not move while a budget parameter is solved."""
+    memo = getattr(env, "memo", None)
+    return fn() if memo is None else memo(key, names, fn)
+
+
+def _mask(env: Env, when: CompiledExpr | None, n: int, key: str = "") -> np.ndarray:
     if when is None:
         return np.ones(n, dtype=bool)
-    return _col(when(env), n, bool)
+    return _memo(env, f"{key}#when", when.names, lambda: _col(when(env), n, bool))  # type: ignore[no-any-return]
 
 
 def _round_fte(raw: np.ndarray, rounding: str, step: float) -> np.ndarray:
@@ -119,10 +125,20 @@ class Kind:
         raise NotImplementedError
 
     def _eligible(self, env: Env, n: int, amount: np.ndarray, aux: dict[str, np.ndarray] | None = None) -> Computed:
-        m = _mask(env, self.when, n)
         out = dict(aux or {})
+        if self.when is None:
+            out["eligible"] = np.ones(n, dtype=bool)
+            return Computed(np.asarray(amount, dtype=np.float64), out)
+        m = _mask(env, self.when, n, self.id)
         out["eligible"] = m
         return Computed(np.where(m, amount, 0.0), out)
+
+    def _names(self, *keys: str) -> frozenset[str]:
+        out: set[str] = set()
+        for k in keys:
+            if k in self.exprs:
+                out |= self.exprs[k].names
+        return frozenset(out)
 
 
 class PerPupil(Kind):
@@ -176,8 +192,10 @@ class Weight(Kind):
         return w
 
     def compute(self, env: Env, n: int) -> Computed:
-        w = self.weight(env, n)
-        amount = _col(self.exprs["count"](env), n) * w * _col(self.exprs["base"](env), n)
+        wkeys = [k for k in self.exprs if k not in ("count", "base")]
+        w = _memo(env, f"{self.id}#w", self._names(*wkeys), lambda: self.weight(env, n))
+        cw = _memo(env, f"{self.id}#cw", self._names("count", *wkeys), lambda: _col(self.exprs["count"](env), n) * w)
+        amount = cw * _col(self.exprs["base"](env), n)
         return self._eligible(env, n, amount, {"weight": w})
 
     def explain(self, ex: Explain, i: int) -> Line:
@@ -264,7 +282,7 @@ class Positions(Kind):
         salary = _col(self.exprs["salary"](env), n)
         benefits = _col(self.exprs["benefits_rate"](env), n) if "benefits_rate" in self.exprs else np.zeros(n)
         unit_cost = salary * (1.0 + benefits)
-        m = _mask(env, self.when, n)
+        m = _mask(env, self.when, n, self.id)
         fte = np.where(m, fte, 0.0)
         aux = {"eligible": m, "fte": fte, "unit_cost": unit_cost}
         if raw is not None:
@@ -301,7 +319,7 @@ class Pot(Kind):
     is_pot = True
 
     def compute(self, env: Env, n: int) -> Computed:
-        m = _mask(env, self.when, n)
+        m = _mask(env, self.when, n, self.id)
         driver = np.where(m, _col(self.exprs["driver"](env), n), 0.0)
         total = float(np.max(_col(self.exprs["total"](env), n))) if n else 0.0
         s = float(driver.sum())
@@ -323,17 +341,25 @@ class _Limit(Kind):
     is_limit = True
 
     def subtotal(self, env: Env, n: int) -> np.ndarray:
-        s = np.zeros(n)
-        for cid in self.of:
-            s = s + env[cid]
-        return s
+        moving = getattr(env, "moving", frozenset())
+        static = [c for c in self.of if c not in moving]
+
+        def add(ids: list[str]) -> np.ndarray:
+            s = np.zeros(n)
+            for cid in ids:
+                s += env[cid]
+            return s
+
+        s = _memo(env, f"{self.id}#static", frozenset(static), lambda: add(static))
+        dynamic = [c for c in self.of if c in moving]
+        return s + add(dynamic) if dynamic else s
 
 
 class Cap(_Limit):
     kind = "cap"
 
     def compute(self, env: Env, n: int) -> Computed:
-        m = _mask(env, self.when, n)
+        m = _mask(env, self.when, n, self.id)
         sub = self.subtotal(env, n)
         cap = _col(self.exprs["max"](env), n)
         binding = m & (sub > cap)
@@ -351,7 +377,7 @@ class Floor(_Limit):
     kind = "floor"
 
     def compute(self, env: Env, n: int) -> Computed:
-        m = _mask(env, self.when, n)
+        m = _mask(env, self.when, n, self.id)
         sub = self.subtotal(env, n)
         lo = _col(self.exprs["min"](env), n)
         binding = m & (sub < lo)
@@ -371,12 +397,13 @@ class HoldHarmless(_Limit):
     kind = "hold_harmless"
 
     def compute(self, env: Env, n: int) -> Computed:
-        m = _mask(env, self.when, n)
+        m = _mask(env, self.when, n, self.id)
         sub = self.subtotal(env, n)
         prior = _col(self.exprs["prior"](env), n)
         loss = _col(self.exprs["max_loss"](env), n)
         has_prior = ~np.isnan(prior)
-        target = np.where(has_prior, prior * (1.0 - loss), 0.0)
+        target = _memo(env, f"{self.id}#target", self._names("prior", "max_loss"),
+                       lambda: np.where(has_prior, prior * (1.0 - loss), 0.0))
         binding = m & has_prior & (sub < target)
         return Computed(np.where(binding, target - sub, 0.0),
                         {"eligible": m & has_prior, "binding": binding, "target": target, "subtotal": sub,

@@ -1,9 +1,9 @@
 """Money: integer cents, one stated rounding rule, largest-remainder shares.
 
 Rounding rule (stated in every run manifest): each amount is computed in float64
-dollars and rounded to whole cents half away from zero, after first rounding
-``dollars × 100`` to 6 decimals so that binary representation noise (1.005 stored
-as 1.00499999…) cannot flip a half cent. Where a total is fixed (a pot, a
+dollars and rounded to whole cents half away from zero; a millionth of a cent is
+added before the cut so that binary representation noise (1.005 stored as
+1.00499999…) cannot flip a half cent. Where a total is fixed (a pot, a
 budget), cents are allotted by the largest-remainder (Hamilton) method: every
 share is rounded down, and the cents left over go one each to the largest
 remainders, ties broken by entity id, then component order, so the shares add up
@@ -12,9 +12,12 @@ to the total exactly and do not depend on row order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
-__all__ = ["ROUNDING_RULE", "dollars_text", "largest_remainder", "to_cents"]
+__all__ = ["ROUNDING_RULE", "TieKey", "dollars_text", "largest_remainder", "to_cents"]
 
 ROUNDING_RULE = (
     "Amounts are computed in float64 dollars and rounded to whole cents half away from zero; "
@@ -23,34 +26,64 @@ ROUNDING_RULE = (
 
 
 def to_cents(dollars: np.ndarray | float) -> np.ndarray:
-    x = np.round(np.asarray(dollars, dtype=np.float64) * 100.0, 6)
-    return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)
+    d = np.asarray(dollars, dtype=np.float64)
+    x = np.atleast_1d(np.abs(d * 100.0))
+    # + 0.5 for half away from zero; the 1e-6 cent absorbs representation noise (1.005 -> 100.4999…)
+    x += 0.500001
+    np.floor(x, out=x)
+    out = np.copysign(x, np.atleast_1d(d)).astype(np.int64)
+    return out.reshape(d.shape)
 
 
-def largest_remainder(exact_cents: np.ndarray, total_cents: int, tie_keys: list[np.ndarray]) -> np.ndarray:
+TieKey = Callable[[int], tuple[Any, ...]]
+
+
+def largest_remainder(exact_cents: np.ndarray, total_cents: int, tie_key: TieKey) -> np.ndarray:
     """Integer cents summing to ``total_cents`` from non-negative ``exact_cents`` (float).
 
-    ``tie_keys``: arrays (same length) ordering equal remainders, most significant first.
+    Hamilton's method: round every share down, give the cents left over one each to
+    the largest remainders; ``tie_key(index)`` orders equal remainders (it is called
+    only for remainders tied at the cut). Computed as "round half up, then move the few residual cents", which
+    selects the same shares without sorting millions of remainders.
     Raises ValueError if the total cannot be reached by moving each share by under one cent.
     """
-    exact = np.round(np.asarray(exact_cents, dtype=np.float64), 6)
-    base = np.floor(exact)
+    exact = np.asarray(exact_cents, dtype=np.float64)
+    base = np.floor(exact + 1e-6)
+    rem = exact - base
     short = int(total_cents - int(base.sum()))
     if short < 0 or short > len(exact):
         raise ValueError(f"cannot share {total_cents} cents over {len(exact)} amounts (short by {short})")
-    out = base.astype(np.int64)
-    if short:
-        rem = exact - base
-        # the short-th largest remainder; everything above it gets a cent, ties at it by key
-        threshold = np.partition(rem, len(rem) - short)[len(rem) - short]
-        above = np.flatnonzero(rem > threshold)
-        out[above] += 1
-        tied = np.flatnonzero(rem == threshold)
-        need = short - len(above)
-        if need:
-            chosen = sorted(tied.tolist(), key=lambda t: tuple(k[t] for k in tie_keys))[:need]
-            out[chosen] += 1
+    up = rem >= 0.5
+    out = base.astype(np.int64) + up
+    residual = short - int(up.sum())
+    if residual > 0:  # give more cents: the largest remainders among those rounded down
+        pick = _extreme(rem, ~up, residual, largest=True, tie_key=tie_key)
+        out[pick] += 1
+    elif residual < 0:  # take cents back: the smallest remainders among those rounded up
+        pick = _extreme(rem, up, -residual, largest=False, tie_key=tie_key)
+        out[pick] -= 1
     return out
+
+
+def _extreme(rem: np.ndarray, among: np.ndarray, count: int, *, largest: bool, tie_key: TieKey) -> np.ndarray:
+    """Indexes of the ``count`` largest (or smallest) remainders among ``among``.
+
+    Ties: Hamilton ranks by (-remainder, keys); the largest come first in that order and
+    the smallest are taken from its end (so reversed key order)."""
+    pool = np.flatnonzero(among)
+    values = rem[pool]
+    if count < len(pool):
+        kth = len(pool) - count if largest else count - 1
+        threshold = np.partition(values, kth)[kth]
+        sure = pool[values > threshold] if largest else pool[values < threshold]
+        tied = pool[values == threshold]
+    else:
+        return pool
+    need = count - len(sure)
+    if need <= 0:
+        return sure
+    order = sorted(tied.tolist(), key=tie_key, reverse=not largest)
+    return np.concatenate([sure, np.asarray(order[:need], dtype=np.int64)])
 
 
 def dollars_text(cents: int | np.integer) -> str:

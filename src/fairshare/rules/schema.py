@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fairshare.errors import FormulaError, Problem
-from fairshare.rules._yaml import Marks, load_yaml_file, load_yaml_text, nearest_mark
+from fairshare.rules._yaml import Marks, key_mark, load_yaml_file, load_yaml_text, nearest_mark
 from fairshare.rules.units import UNITS
 
 __all__ = [
@@ -371,6 +371,7 @@ def _problems_from_validation(exc: ValidationError, prefix: tuple[str | int, ...
         where = ".".join(str(p) for p in loc)
         etype = err["type"]
         if etype == "extra_forbidden":
+            line, col = key_mark(marks, loc)
             key = str(err["loc"][-1])
             fields = _fields_at(model, err["loc"][:-1])
             near = difflib.get_close_matches(key, fields, n=1)
@@ -450,7 +451,7 @@ def _build(data: Any, file: str, text: str, marks: Marks) -> Formula:
         raise FormulaError(Problem("invalid_value", "a formula file must be a YAML mapping", file=file, line=1, col=1))
     for key in data:
         if key not in _TOP_KEYS:
-            line, col = nearest_mark(marks, (key,))
+            line, col = key_mark(marks, (key,))
             near = difflib.get_close_matches(key, _TOP_KEYS, n=1)
             problems.append(Problem("unknown_key", f"unknown top-level key {key!r}", file=file, line=line, col=col,
                                     hint=f"did you mean {near[0]!r}?" if near else f"allowed: {', '.join(sorted(_TOP_KEYS))}"))

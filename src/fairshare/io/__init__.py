@@ -1,0 +1,17 @@
+"""Input tables: read CSV/XLSX/Parquet, validate against a formula's contract, aggregate student rows."""
+
+from fairshare.io.aggregate import AggregateResult, aggregate_students, write_table
+from fairshare.io.contract import load_entities, validate_frame
+from fairshare.io.read import RawTable, read_raw
+from fairshare.io.table import EntityTable
+
+__all__ = [
+    "AggregateResult",
+    "EntityTable",
+    "RawTable",
+    "aggregate_students",
+    "load_entities",
+    "read_raw",
+    "validate_frame",
+    "write_table",
+]
