@@ -190,7 +190,11 @@ def _print_trace(trace: Any) -> None:
         for note in line.notes:
             out.print(f"    [dim]{note}[/]")
         for p in line.params:
-            out.print(f"    [dim]{p.id} = {p.value:g} ({p.unit}) from {p.effective}: {p.citation}[/]", markup=True)
+            if p.solved:
+                out.print(f"    [dim]{p.id} = {p.value:,.4f} ({p.unit}), solved to fit the budget "
+                          f"(planning value {p.planned:g} from {p.effective}: {p.citation})[/]")
+            else:
+                out.print(f"    [dim]{p.id} = {p.value:g} ({p.unit}) from {p.effective}: {p.citation}[/]")
         out.print(f"    [italic]policy: {line.policy}[/]")
     pp = "" if trace.per_pupil_cents is None else f", {_money(trace.per_pupil_cents)} per pupil"
     out.print(f"[bold]Total {_money(trace.total_cents)}[/] for {trace.pupils:,.0f} pupils{pp}")

@@ -64,8 +64,10 @@ def run_demo(out_dir: Path, console: Console) -> None:
     for req in load_trade_requests(requests_path):
         res = apply_trades(run, req, str(requests_path))
         changes = "; ".join(f"{t.fte_change:+g} FTE {t.label}" for t in res.lines)
-        console.print(f"[bold]4.[/] Trade at {req.entity}: {changes}: net cost ${res.net_cost_cents / 100:,.2f}, "
-                      f"discretionary ${res.before.discretionary_cents / 100:,.2f} -> "
-                      f"${res.discretionary_after_cents / 100:,.2f}; budget stays balanced")
+        net = res.net_cost_cents
+        effect = f"saves ${-net / 100:,.2f}" if net < 0 else f"costs ${net / 100:,.2f}"
+        console.print(f"[bold]4.[/] Trade at {req.entity}: {changes} {effect}; discretionary dollars "
+                      f"${res.before.discretionary_cents / 100:,.2f} -> ${res.discretionary_after_cents / 100:,.2f}; "
+                      f"the school total is unchanged")
     console.print(f"\nOpen the district report: [bold]{out_dir / 'report.html'}[/]")
     console.print(f"Budget letters: {out_dir / 'letters'}/<school id>.html; workbook: {out_dir / 'budgets.xlsx'}")

@@ -18,7 +18,7 @@ from fairshare import __version__
 from fairshare.rules.evaluate import Run
 from fairshare.rules.money import ROUNDING_RULE, dollars_text
 
-__all__ = ["MANIFEST_FORMAT", "cents_text", "manifest", "sha256_file", "write_allocations_csv", "write_budgets_csv",
+__all__ = ["MANIFEST_FORMAT", "cents_text", "display_path", "manifest", "sha256_file", "write_allocations_csv", "write_budgets_csv",
            "write_manifest"]
 
 MANIFEST_FORMAT = "fairshare.manifest/1"
@@ -78,6 +78,15 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def display_path(path: Path) -> str:
+    """A path as a reader can use it: package files as ``fairshare/...``, others as given."""
+    package = Path(__file__).resolve().parents[1]
+    try:
+        return "fairshare/" + path.resolve().relative_to(package).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
 def manifest(run: Run, formula_path: Path | None, outputs: list[Path], out_dir: Path) -> dict[str, Any]:
     plan, table = run.plan, run.table
     by_component = {cid: dollars_text(int(run.cents[:, j].sum())) for j, cid in enumerate(run.line_ids)}
@@ -89,7 +98,7 @@ def manifest(run: Run, formula_path: Path | None, outputs: list[Path], out_dir: 
         "formula": {
             "id": plan.id,
             "label": plan.formula.label,
-            "path": None if formula_path is None else str(formula_path),
+            "path": None if formula_path is None else display_path(formula_path),
             "sha256": None if formula_path is None else sha256_file(formula_path),
             "plan_hash": plan.hash,
         },

@@ -160,12 +160,14 @@ class PerPupil(Kind):
 
     def explain(self, ex: Explain, i: int) -> Line:
         sym, num = [], []
-        for lab, count, rate in self._bands():
+        bands = self._bands()
+        for lab, count, rate in bands:
             c, r = float(ex.value(count, i)), float(ex.value(rate, i))
             prefix = f"{lab}: " if lab else ""
             sym.append(f"{prefix}{ex.name(count)} × {ex.name(rate)}")
-            num.append(f"{prefix}{ex.show(count, i, 'pupils')} × {ex.money(r)} = {ex.money(c * r)}")
-        return Line(" + ".join(sym), "; ".join(num))
+            if c != 0 or len(bands) == 1:
+                num.append(f"{prefix}{ex.show(count, i, 'pupils')} × {ex.money(r)} = {ex.money(c * r)}")
+        return Line(" + ".join(sym), "; ".join(num) or "no pupils in any band")
 
 
 class Weight(Kind):

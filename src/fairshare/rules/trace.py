@@ -10,6 +10,7 @@ HTML letters) are separate functions over this data.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -131,14 +132,25 @@ class _Explainer:
             return v
         return format_value(float(v), u or "ratio")
 
+    def label_of(self, name: str) -> str | None:
+        for table in (self.plan.params, self.plan.variables):
+            if name in table:
+                return str(table[name].label)
+        if name in self.plan.inputs:
+            return self.plan.inputs[name].label
+        return None
+
     def name(self, ce: CompiledExpr) -> str:
         text = ce.expr.text()
-        for table in (self.plan.params, self.plan.variables):
-            if text in table:
-                return str(table[text].label)
-        if text in self.plan.inputs:
-            return self.plan.inputs[text].label
-        return text
+        label = self.label_of(text)
+        if label is not None:
+            return label
+        # a compound expression: ids become their labels, operators their symbols
+        for name in sorted(ce.names, key=len, reverse=True):
+            lab = self.label_of(name)
+            if lab is not None:
+                text = re.sub(rf"(?<![\w.]){re.escape(name)}(?![\w.])", f"[{lab}]", text)
+        return text.replace(" * ", " × ").replace(" / ", " ÷ ")
 
     def money(self, dollars: float) -> str:
         return f"${dollars:,.2f}"
