@@ -54,6 +54,8 @@ class Explain(Protocol):
     def name(self, ce: CompiledExpr) -> str: ...
     def money(self, dollars: float) -> str: ...
     def aux(self, key: str, i: int) -> Any: ...
+    def of_cents(self, i: int) -> int: ...
+    def line_cents(self, i: int) -> int: ...
 
 
 def _col(x: Any, n: int, dtype: Any = np.float64) -> np.ndarray:
@@ -326,7 +328,7 @@ class Pot(Kind):
         total = float(np.max(_col(self.exprs["total"](env), n))) if n else 0.0
         s = float(driver.sum())
         amount = driver * (total / s) if s > 0 else np.zeros(n)
-        return Computed(amount, {"eligible": m & (driver > 0), "driver": driver,
+        return Computed(amount, {"eligible": m & (driver > 0), "when": m, "driver": driver,
                                  "pot_total": np.full(n, total), "driver_sum": np.full(n, s)})
 
     def explain(self, ex: Explain, i: int) -> Line:
@@ -368,7 +370,9 @@ class Cap(_Limit):
         return Computed(np.where(binding, cap - sub, 0.0), {"eligible": m, "binding": binding, "target": cap, "subtotal": sub})
 
     def explain(self, ex: Explain, i: int) -> Line:
-        sub, cap = float(ex.aux("subtotal", i)), float(ex.aux("target", i))
+        sub, cap = ex.of_cents(i) / 100, ex.of_cents(i) / 100 + ex.line_cents(i) / 100
+        if not ex.aux("binding", i):
+            cap = float(ex.aux("target", i))
         if ex.aux("binding", i):
             return Line("cap − subtotal", f"{ex.money(cap)} − {ex.money(sub)} = {ex.money(cap - sub)}",
                         (f"The lines above come to {ex.money(sub)}, more than the cap of {ex.money(cap)}.",))
@@ -386,7 +390,9 @@ class Floor(_Limit):
         return Computed(np.where(binding, lo - sub, 0.0), {"eligible": m, "binding": binding, "target": lo, "subtotal": sub})
 
     def explain(self, ex: Explain, i: int) -> Line:
-        sub, lo = float(ex.aux("subtotal", i)), float(ex.aux("target", i))
+        sub, lo = ex.of_cents(i) / 100, ex.of_cents(i) / 100 + ex.line_cents(i) / 100
+        if not ex.aux("binding", i):
+            lo = float(ex.aux("target", i))
         if ex.aux("binding", i):
             return Line("floor − subtotal", f"{ex.money(lo)} − {ex.money(sub)} = {ex.money(lo - sub)}",
                         (f"The lines above come to {ex.money(sub)}, less than the floor of {ex.money(lo)}.",))
@@ -415,7 +421,8 @@ class HoldHarmless(_Limit):
         prior = float(ex.aux("prior", i))
         if np.isnan(prior):
             return Line("no adjustment", "no prior-year amount, so no protection applies")
-        sub, target, loss = float(ex.aux("subtotal", i)), float(ex.aux("target", i)), float(ex.aux("loss", i))
+        sub, loss = ex.of_cents(i) / 100, float(ex.aux("loss", i))
+        target = sub + ex.line_cents(i) / 100 if ex.aux("binding", i) else float(ex.aux("target", i))
         guard = f"{ex.money(prior)} × (1 − {loss:g}) = {ex.money(target)}"
         if ex.aux("binding", i):
             return Line(f"{ex.name(self.exprs['prior'])} × (1 − maximum loss) − subtotal",

@@ -159,6 +159,13 @@ class _Explainer:
         arr = self.env.computed[self.comp.id].aux[key]
         return np.asarray(arr)[i].item()
 
+    def of_cents(self, i: int) -> int:
+        """The exact cents of the lines a limit applies to."""
+        return sum(int(self.run.column(c)[i]) for c in self.comp.of)
+
+    def line_cents(self, i: int) -> int:
+        return int(self.run.column(self.comp.id)[i])
+
 
 def _reads(run: Run, names: set[str], i: int) -> tuple[list[ParamRead], list[InputRead]]:
     plan, env, table = run.plan, run.env, run.table
@@ -208,6 +215,9 @@ def trace_entity(run: Run, i: int) -> EntityTrace:
         if eligible or comp.is_limit:
             line = comp.explain(ex, i)
             symbolic, numeric, notes = line.symbolic, line.numeric, list(line.notes)
+        elif comp.is_pot and bool(np.asarray(aux["when"])[i]):
+            driver = comp.exprs["driver"]
+            symbolic, numeric, notes = "not eligible", f"{ex.name(driver)} is {ex.show(driver, i)}, so there is no share", []
         else:
             symbolic, numeric, notes = "not eligible", f"the condition {condition} does not hold", []
         exact = int(to_cents(run.amounts[i, j]))
