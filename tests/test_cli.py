@@ -51,7 +51,9 @@ def test_allocate_writes_every_output(table: Path, tmp_path: Path) -> None:
 
 def test_allocate_is_byte_identical(table: Path, tmp_path: Path) -> None:
     for d in ("a", "b"):
-        code, out = invoke("allocate", FORMULA, "--data", str(table), "--date", "2025-07-01", "--out", str(tmp_path / d))
+        code, out = invoke(
+            "allocate", FORMULA, "--data", str(table), "--date", "2025-07-01", "--out", str(tmp_path / d)
+        )
         assert code == 0, out
     for f in sorted((tmp_path / "a").rglob("*")):
         if f.is_file():
@@ -110,13 +112,22 @@ BAD_ROWS = {
 def test_bad_inputs_are_all_reported_with_row_and_column(table: Path, tmp_path: Path) -> None:
     frame = pl.read_csv(table, infer_schema=False)
     for (sid, col), value in BAD_ROWS.items():
-        frame = frame.with_columns(pl.when(pl.col("school_id") == sid).then(pl.lit(value)).otherwise(pl.col(col)).alias(col))
+        frame = frame.with_columns(
+            pl.when(pl.col("school_id") == sid).then(pl.lit(value)).otherwise(pl.col(col)).alias(col)
+        )
     frame = pl.concat([frame, frame.head(1)])  # a duplicate id at the end
     bad = tmp_path / "bad.csv"
     frame.write_csv(bad)
     code, out = invoke("allocate", FORMULA, "--data", str(bad), "--date", "2025-07-01", "--out", str(tmp_path / "o"))
     assert code == 1
-    for code_name in ("below_minimum", "not_a_number", "exceeds_total", "not_boolean", "not_allowed", "duplicate_entity"):
+    for code_name in (
+        "below_minimum",
+        "not_a_number",
+        "exceeds_total",
+        "not_boolean",
+        "not_allowed",
+        "duplicate_entity",
+    ):
         assert code_name in out, code_name
     assert "Traceback" not in out
     assert not (tmp_path / "o" / "budgets.csv").exists()
@@ -146,17 +157,24 @@ def test_missing_file_and_empty_file(tmp_path: Path) -> None:
 
 def test_trade_balanced_and_refused(table: Path, tmp_path: Path) -> None:
     ok = tmp_path / "ok.yaml"
-    ok.write_text("requests:\n  - entity: S001\n    trades:\n      - {role: assistant_principal, fte: -1}\n"
-                  "      - {role: teacher, fte: 1.4}\n", encoding="utf-8")
-    code, out = invoke("trade", FORMULA, "--data", str(table), "--requests", str(ok), "--date", "2025-07-01",
-                       "--out", str(tmp_path))
+    ok.write_text(
+        "requests:\n  - entity: S001\n    trades:\n      - {role: assistant_principal, fte: -1}\n"
+        "      - {role: teacher, fte: 1.4}\n",
+        encoding="utf-8",
+    )
+    code, out = invoke(
+        "trade", FORMULA, "--data", str(table), "--requests", str(ok), "--date", "2025-07-01", "--out", str(tmp_path)
+    )
     assert code == 0, out
     assert "(balanced)" in out
     trades = pl.read_csv(tmp_path / "trades.csv")
     assert trades["role"].to_list() == ["assistant_principal", "teacher"]
     bad = tmp_path / "bad.yaml"
-    bad.write_text("requests:\n  - entity: S001\n    trades:\n      - {role: principal, fte: -1}\n"
-                   "  - entity: S002\n    trades:\n      - {role: teacher, fte: 500}\n", encoding="utf-8")
+    bad.write_text(
+        "requests:\n  - entity: S001\n    trades:\n      - {role: principal, fte: -1}\n"
+        "  - entity: S002\n    trades:\n      - {role: teacher, fte: 500}\n",
+        encoding="utf-8",
+    )
     code, out = invoke("trade", FORMULA, "--data", str(table), "--requests", str(bad), "--date", "2025-07-01")
     assert code == 1
     assert "locked_role" in out and "overspend" in out and "overspent by $" in out
@@ -164,10 +182,17 @@ def test_trade_balanced_and_refused(table: Path, tmp_path: Path) -> None:
 
 def test_compare_two_formulas(table: Path, tmp_path: Path) -> None:
     alt = tmp_path / "alt.yaml"
-    alt.write_text(DEMO_FORMULA.read_text(encoding="utf-8").replace(
-        "2025-07-01: {value: 0.25, reference: {title: \"Demo district Board Policy 3110 (synthetic)\", section: \"§ 4, weight table\"}}",
-        "2025-07-01: {value: 0.40, reference: {title: \"Alternative\", section: \"§ 4\"}}"), encoding="utf-8")
-    code, out = invoke("compare", FORMULA, str(alt), "--data", str(table), "--date", "2025-07-01", "--out", str(tmp_path / "c"))
+    alt.write_text(
+        DEMO_FORMULA.read_text(encoding="utf-8").replace(
+            "2025-07-01: {value: 0.25, reference: "
+            '{title: "Demo district Board Policy 3110 (synthetic)", section: "§ 4, weight table"}}',
+            '2025-07-01: {value: 0.40, reference: {title: "Alternative", section: "§ 4"}}',
+        ),
+        encoding="utf-8",
+    )
+    code, out = invoke(
+        "compare", FORMULA, str(alt), "--data", str(table), "--date", "2025-07-01", "--out", str(tmp_path / "c")
+    )
     assert code == 0, out
     assert "40 entities:" in out and "gain" in out
     summary = json.loads((tmp_path / "c" / "summary.json").read_text())

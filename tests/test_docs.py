@@ -51,10 +51,12 @@ def test_formulas_doc_component_examples_compile(index: int) -> None:
     snippet = yaml.safe_load(_blocks()[index])
     full["components"].update(snippet)
     # the docs' snippets use a few more inputs than the full example declares
-    full["inputs"].update({
-        f"grade_{g}": {"label": f"grade {g}", "type": "integer", "unit": "pupils", "part_of": "enrollment"}
-        for g in ("k", "01", "02", "03")
-    })
+    full["inputs"].update(
+        {
+            f"grade_{g}": {"label": f"grade {g}", "type": "integer", "unit": "pupils", "part_of": "enrollment"}
+            for g in ("k", "01", "02", "03")
+        }
+    )
     text = yaml.safe_dump(full, sort_keys=False)
     plan = compile_formula(load_formula_text(text, f"docs/formulas.md block {index}"), dt.date(2025, 7, 1))
     assert set(snippet) <= {c.id for c in plan.components}

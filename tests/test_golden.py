@@ -15,8 +15,14 @@ from fairshare.cli import app
 
 GOLDEN = Path(__file__).parent / "golden" / "demo"
 #: files compared byte for byte; the manifest pins the hashes of every other output (xlsx, report, letters)
-FILES = ["budgets.csv", "allocations.csv", "manifest.json", "letters/S001.html", "letters/S003.html",
-         "data/school_table.csv"]
+FILES = [
+    "budgets.csv",
+    "allocations.csv",
+    "manifest.json",
+    "letters/S001.html",
+    "letters/S003.html",
+    "data/school_table.csv",
+]
 UPDATE = os.environ.get("FAIRSHARE_UPDATE_GOLDEN") == "1"
 
 

@@ -56,8 +56,14 @@ def _date(text: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise FairshareError(Problem("invalid_value", f"--date {text!r} is not a date in the form YYYY-MM-DD",
-                                     value=text, hint="e.g. --date 2025-07-01")) from None
+        raise FairshareError(
+            Problem(
+                "invalid_value",
+                f"--date {text!r} is not a date in the form YYYY-MM-DD",
+                value=text,
+                hint="e.g. --date 2025-07-01",
+            )
+        ) from None
 
 
 def report_problems(exc: FairshareError, problems_file: Path | None = None) -> None:
@@ -74,8 +80,14 @@ def report_problems(exc: FairshareError, problems_file: Path | None = None) -> N
             t.add_column(col, overflow="fold")
         for p in problems[:SHOWN_PROBLEMS]:
             msg = p.message + (f" Fix: {p.hint}" if p.hint else "")
-            t.add_row(p.file or "", "" if p.row is None else str(p.row), p.column or "",
-                      "" if p.value is None else str(p.value), p.code, msg)
+            t.add_row(
+                p.file or "",
+                "" if p.row is None else str(p.row),
+                p.column or "",
+                "" if p.value is None else str(p.value),
+                p.code,
+                msg,
+            )
         err.print(t)
     else:
         for p in problems[:SHOWN_PROBLEMS]:
@@ -100,21 +112,28 @@ def _guard(fn: Callable[[], T], problems_file: Path | None = None) -> T:
 
 
 @app.command()
-def validate(formula: FormulaArg, data: Annotated[Path | None, typer.Option("--data", "-d", help="Also check this table.")] = None,
-             date: DateOpt = None) -> None:
+def validate(
+    formula: FormulaArg,
+    data: Annotated[Path | None, typer.Option("--data", "-d", help="Also check this table.")] = None,
+    date: DateOpt = None,
+) -> None:
     """Check a formula (schema, ids, cycles, values in force) and optionally a data table against its contract."""
     from fairshare.io import load_entities
     from fairshare.pipeline import load_plan
 
     def run() -> None:
         plan = load_plan(formula, _date(date))
-        out.print(f"[green]ok[/] {formula}: formula [bold]{plan.id}[/], {len(plan.params)} parameters in force on "
-                  f"{plan.date.isoformat()}, {len(plan.inputs)} inputs, {len(plan.lines)} lines"
-                  + (f", solves {plan.scale.options['solve']}" if plan.scale is not None else ""))
+        out.print(
+            f"[green]ok[/] {formula}: formula [bold]{plan.id}[/], {len(plan.params)} parameters in force on "
+            f"{plan.date.isoformat()}, {len(plan.inputs)} inputs, {len(plan.lines)} lines"
+            + (f", solves {plan.scale.options['solve']}" if plan.scale is not None else "")
+        )
         if data is not None:
             table = load_entities(data, plan.formula)
-            out.print(f"[green]ok[/] {data}: {table.n} {plan.formula.entity.kind} rows meet the contract"
-                      + (f" (columns not used: {', '.join(table.unused_columns)})" if table.unused_columns else ""))
+            out.print(
+                f"[green]ok[/] {data}: {table.n} {plan.formula.entity.kind} rows meet the contract"
+                + (f" (columns not used: {', '.join(table.unused_columns)})" if table.unused_columns else "")
+            )
 
     _guard(run, None if data is None else Path("fairshare-problems.csv"))
 
@@ -135,7 +154,9 @@ def allocate(formula: FormulaArg, data: DataOpt, out_dir: OutOpt, date: DateOpt 
 
 def _print_run(run: Any, out_dir: Path, files: list[Path]) -> None:
     plan = run.plan
-    t = Table(title=f"{plan.formula.label} — {run.table.n} {plan.formula.entity.kind}s, run date {plan.date.isoformat()}")
+    t = Table(
+        title=f"{plan.formula.label} — {run.table.n} {plan.formula.entity.kind}s, run date {plan.date.isoformat()}"
+    )
     t.add_column("component")
     t.add_column("label")
     t.add_column("amount", justify="right")
@@ -145,20 +166,27 @@ def _print_run(run: Any, out_dir: Path, files: list[Path]) -> None:
     out.print(t)
     if run.budget_cents is not None:
         for pid, value in run.solved.items():
-            out.print(f"Fitted to the budget {_money(run.budget_cents)} exactly: {plan.params[pid].label} "
-                      f"({pid}) solved at ${value:,.4f}")
+            out.print(
+                f"Fitted to the budget {_money(run.budget_cents)} exactly: {plan.params[pid].label} "
+                f"({pid}) solved at ${value:,.4f}"
+            )
     for note in run.notes:
         out.print(f"[yellow]note[/]: {note}")
     letters = sum(1 for f in files if f.parent.name == "letters")
-    out.print(f"Wrote {len(files)} files to {out_dir}/: budgets.csv, allocations.csv, budgets.xlsx, report.html, "
-              f"manifest.json and {letters} letters in letters/")
+    out.print(
+        f"Wrote {len(files)} files to {out_dir}/: budgets.csv, allocations.csv, budgets.xlsx, report.html, "
+        f"manifest.json and {letters} letters in letters/"
+    )
 
 
 @app.command()
-def explain(formula: FormulaArg, data: DataOpt,
-            entity: Annotated[str, typer.Option("--entity", "-e", help="Entity id to explain.", show_default=False)],
-            date: DateOpt = None,
-            as_json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON.")] = False) -> None:
+def explain(
+    formula: FormulaArg,
+    data: DataOpt,
+    entity: Annotated[str, typer.Option("--entity", "-e", help="Entity id to explain.", show_default=False)],
+    date: DateOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON.")] = False,
+) -> None:
     """Show why one entity gets each amount: inputs, parameters with references, and the arithmetic."""
     from fairshare.pipeline import allocate as run_allocate
     from fairshare.rules.trace import trace_entity
@@ -167,8 +195,15 @@ def explain(formula: FormulaArg, data: DataOpt,
         run = run_allocate(formula, data, _date(date))
         i = run.table.index_of(entity)
         if i is None:
-            raise FairshareError(Problem("unknown_entity", f"entity {entity!r} is not in {data}", file=str(data),
-                                         value=entity, hint="use an id from the entity id column"))
+            raise FairshareError(
+                Problem(
+                    "unknown_entity",
+                    f"entity {entity!r} is not in {data}",
+                    file=str(data),
+                    value=entity,
+                    hint="use an id from the entity id column",
+                )
+            )
         trace = trace_entity(run, i)
         if as_json:
             out.print_json(json.dumps(trace.as_dict()))
@@ -191,8 +226,10 @@ def _print_trace(trace: Any) -> None:
             out.print(f"    [dim]{note}[/]")
         for p in line.params:
             if p.solved:
-                out.print(f"    [dim]{p.id} = {p.value:,.4f} ({p.unit}), solved to fit the budget "
-                          f"(planning value {p.planned:g} from {p.effective}: {p.citation})[/]")
+                out.print(
+                    f"    [dim]{p.id} = {p.value:,.4f} ({p.unit}), solved to fit the budget "
+                    f"(planning value {p.planned:g} from {p.effective}: {p.citation})[/]"
+                )
             else:
                 out.print(f"    [dim]{p.id} = {p.value:g} ({p.unit}) from {p.effective}: {p.citation}[/]")
         out.print(f"    [italic]policy: {line.policy}[/]")
@@ -204,9 +241,13 @@ def _print_trace(trace: Any) -> None:
 
 
 @app.command()
-def compare(formula_a: Annotated[Path, typer.Argument(help="Formula A (the baseline).", show_default=False)],
-            formula_b: Annotated[Path, typer.Argument(help="Formula B (the alternative).", show_default=False)],
-            data: DataOpt, out_dir: OutOpt, date: DateOpt = None) -> None:
+def compare(
+    formula_a: Annotated[Path, typer.Argument(help="Formula A (the baseline).", show_default=False)],
+    formula_b: Annotated[Path, typer.Argument(help="Formula B (the alternative).", show_default=False)],
+    data: DataOpt,
+    out_dir: OutOpt,
+    date: DateOpt = None,
+) -> None:
     """Per-entity differences between two formulas on the same data: winners, losers, by how much."""
     from fairshare.pipeline import allocate as run_allocate
     from fairshare.scenarios import compare_runs, write_comparison
@@ -217,9 +258,11 @@ def compare(formula_a: Annotated[Path, typer.Argument(help="Formula A (the basel
         cmp = compare_runs(a, b, str(formula_a), str(formula_b))
         files = write_comparison(cmp, out_dir)
         s = cmp.summary()
-        out.print(f"{s['entities_compared']} entities: {s['winners']} gain, {s['losers']} lose, "
-                  f"{s['unchanged']} unchanged. Total A ${float(s['total_a']):,.2f}, total B ${float(s['total_b']):,.2f}; "
-                  f"gains ${float(s['gained']):,.2f}, losses ${float(s['lost']):,.2f}.")
+        out.print(
+            f"{s['entities_compared']} entities: {s['winners']} gain, {s['losers']} lose, "
+            f"{s['unchanged']} unchanged. Total A ${float(s['total_a']):,.2f}, total B ${float(s['total_b']):,.2f}; "
+            f"gains ${float(s['gained']):,.2f}, losses ${float(s['lost']):,.2f}."
+        )
         if s["largest_gain"]:
             out.print(f"Largest gain: {s['largest_gain']['entity_id']} ${float(s['largest_gain']['change']):,.2f}")
         if s["largest_loss"]:
@@ -230,11 +273,15 @@ def compare(formula_a: Annotated[Path, typer.Argument(help="Formula A (the basel
 
 
 @app.command()
-def trade(formula: FormulaArg, data: DataOpt,
-          requests: Annotated[Path, typer.Option("--requests", "-r", help="YAML file of principals' trade requests.",
-                                                 show_default=False)],
-          out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write trades.csv here.")] = None,
-          date: DateOpt = None) -> None:
+def trade(
+    formula: FormulaArg,
+    data: DataOpt,
+    requests: Annotated[
+        Path, typer.Option("--requests", "-r", help="YAML file of principals' trade requests.", show_default=False)
+    ],
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write trades.csv here.")] = None,
+    date: DateOpt = None,
+) -> None:
     """Apply principals' position trades: the budget stays balanced; locked roles and overspending are refused."""
     from fairshare.pipeline import allocate as run_allocate
     from fairshare.programs.positions import apply_trades, load_trade_requests
@@ -252,15 +299,34 @@ def trade(formula: FormulaArg, data: DataOpt,
                 continue
             _print_trade(res)
             for t in res.lines:
-                rows.append({"entity_id": req.entity, "role": t.role, "fte_before": t.fte_before,
-                             "fte_change": t.fte_change, "fte_after": t.fte_after,
-                             "cost_per_fte": dollars_text(t.unit_cost_cents), "cost": dollars_text(t.cost_cents),
-                             "discretionary_after": dollars_text(res.discretionary_after_cents)})
+                rows.append(
+                    {
+                        "entity_id": req.entity,
+                        "role": t.role,
+                        "fte_before": t.fte_before,
+                        "fte_change": t.fte_change,
+                        "fte_after": t.fte_after,
+                        "cost_per_fte": dollars_text(t.unit_cost_cents),
+                        "cost": dollars_text(t.cost_cents),
+                        "discretionary_after": dollars_text(res.discretionary_after_cents),
+                    }
+                )
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             with (out_dir / "trades.csv").open("w", newline="", encoding="utf-8") as fh:
-                w = csv.DictWriter(fh, fieldnames=["entity_id", "role", "fte_before", "fte_change", "fte_after",
-                                                   "cost_per_fte", "cost", "discretionary_after"])
+                w = csv.DictWriter(
+                    fh,
+                    fieldnames=[
+                        "entity_id",
+                        "role",
+                        "fte_before",
+                        "fte_change",
+                        "fte_after",
+                        "cost_per_fte",
+                        "cost",
+                        "discretionary_after",
+                    ],
+                )
                 w.writeheader()
                 w.writerows(rows)
             out.print(f"Wrote {out_dir / 'trades.csv'}")
@@ -276,20 +342,30 @@ def _print_trade(res: Any) -> None:
     for col in ("role", "FTE before", "change", "FTE after", "cost per FTE", "cost"):
         t.add_column(col, justify="left" if col == "role" else "right")
     for line in res.lines:
-        t.add_row(line.label, f"{line.fte_before:g}", f"{line.fte_change:+g}", f"{line.fte_after:g}",
-                  _money(line.unit_cost_cents), _money(line.cost_cents))
+        t.add_row(
+            line.label,
+            f"{line.fte_before:g}",
+            f"{line.fte_change:+g}",
+            f"{line.fte_after:g}",
+            _money(line.unit_cost_cents),
+            _money(line.cost_cents),
+        )
     out.print(t)
-    out.print(f"Discretionary dollars {_money(b.discretionary_cents)} -> {_money(res.discretionary_after_cents)}; "
-              f"net cost {_money(res.net_cost_cents)}; the school total stays {_money(res.total_cents)} (balanced)")
+    out.print(
+        f"Discretionary dollars {_money(b.discretionary_cents)} -> {_money(res.discretionary_after_cents)}; "
+        f"net cost {_money(res.net_cost_cents)}; the school total stays {_money(res.total_cents)} (balanced)"
+    )
 
 
 @app.command()
-def aggregate(students: Annotated[Path, typer.Argument(help="Student rows: CSV, XLSX or Parquet.", show_default=False)],
-              schools: Annotated[Path, typer.Option("--schools", help="School table (one row per school).",
-                                                    show_default=False)],
-              out_path: Annotated[Path, typer.Option("--out", "-o", help="Output table (.csv or .parquet).",
-                                                     show_default=False)]) -> None:
-    """Count student rows per school (enrollment, grades, flags) with DuckDB; unknown schools and duplicates are errors."""
+def aggregate(
+    students: Annotated[Path, typer.Argument(help="Student rows: CSV, XLSX or Parquet.", show_default=False)],
+    schools: Annotated[Path, typer.Option("--schools", help="School table (one row per school).", show_default=False)],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Output table (.csv or .parquet).", show_default=False)],
+) -> None:
+    """Count student rows per school (enrollment, grades, flags) with DuckDB.
+
+    Unknown schools and duplicate students are errors."""
     from fairshare.io import aggregate_students, write_table
 
     def go() -> None:

@@ -52,13 +52,17 @@ def run_demo(out_dir: Path, console: Console) -> None:
     agg = aggregate_students(student_path, school_path)
     table_path = data_dir / "school_table.csv"
     write_table(agg.frame, table_path)
-    console.print(f"[bold]2.[/] Aggregated {agg.students_read:,} pupils into {agg.schools} schools with DuckDB: {table_path}")
+    console.print(
+        f"[bold]2.[/] Aggregated {agg.students_read:,} pupils into {agg.schools} schools with DuckDB: {table_path}"
+    )
     run = allocate(DEMO_FORMULA, table_path, DEMO_DATE)
     files = write_outputs(run, out_dir, DEMO_FORMULA)
     solved = ", ".join(f"{pid} = ${v:,.2f}" for pid, v in run.solved.items())
     total = dollars_text(int(run.total_cents.sum()))
-    console.print(f"[bold]3.[/] Allocated ${float(total):,.2f} to {run.table.n} schools "
-                  f"(budget fitted exactly; {solved}); wrote {len(files)} files")
+    console.print(
+        f"[bold]3.[/] Allocated ${float(total):,.2f} to {run.table.n} schools "
+        f"(budget fitted exactly; {solved}); wrote {len(files)} files"
+    )
     requests_path = data_dir / "trade-requests.yaml"
     requests_path.write_text(TRADE_REQUESTS, encoding="utf-8")
     for req in load_trade_requests(requests_path):
@@ -66,8 +70,10 @@ def run_demo(out_dir: Path, console: Console) -> None:
         changes = "; ".join(f"{t.fte_change:+g} FTE {t.label}" for t in res.lines)
         net = res.net_cost_cents
         effect = f"saves ${-net / 100:,.2f}" if net < 0 else f"costs ${net / 100:,.2f}"
-        console.print(f"[bold]4.[/] Trade at {req.entity}: {changes} {effect}; discretionary dollars "
-                      f"${res.before.discretionary_cents / 100:,.2f} -> ${res.discretionary_after_cents / 100:,.2f}; "
-                      f"the school total is unchanged")
+        console.print(
+            f"[bold]4.[/] Trade at {req.entity}: {changes} {effect}; discretionary dollars "
+            f"${res.before.discretionary_cents / 100:,.2f} -> ${res.discretionary_after_cents / 100:,.2f}; "
+            f"the school total is unchanged"
+        )
     console.print(f"\nOpen the district report: [bold]{out_dir / 'report.html'}[/]")
     console.print(f"Budget letters: {out_dir / 'letters'}/<school id>.html; workbook: {out_dir / 'budgets.xlsx'}")

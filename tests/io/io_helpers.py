@@ -36,9 +36,18 @@ HEADER = "school_id,school_name,level,title1,magnet,enrollment,english_learners,
 
 def row(school: str = "A", **cells: str) -> str:
     """One CSV data row in HEADER order with valid defaults, overridden by ``cells``."""
-    values = {"school_id": school, "school_name": f"School {school}", "level": "middle", "title1": "yes",
-              "magnet": "no", "enrollment": "100", "english_learners": "10", "poverty_pct": "45.5", "prior": "",
-              "extra_fte": ""}
+    values = {
+        "school_id": school,
+        "school_name": f"School {school}",
+        "level": "middle",
+        "title1": "yes",
+        "magnet": "no",
+        "enrollment": "100",
+        "english_learners": "10",
+        "poverty_pct": "45.5",
+        "prior": "",
+        "extra_fte": "",
+    }
     values.update(cells)
     return ",".join(values[c] for c in HEADER.split(","))
 

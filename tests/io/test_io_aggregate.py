@@ -42,8 +42,14 @@ def failing(students: Path, schools: Path, **options: str) -> InputError:
 def test_counts_per_school_in_schools_file_order(write: Write) -> None:
     r = aggregate_students(write("stu.csv", STUDENTS), write("sch.csv", SCHOOLS))
     assert r.students_read == 6 and r.schools == 3 and r.flags == ("english_learner", "low_income")
-    assert r.frame.columns == ["school_id", "school_name", "enrollment", *GRADE_COLUMNS, "english_learner",
-                               "low_income"]
+    assert r.frame.columns == [
+        "school_id",
+        "school_name",
+        "enrollment",
+        *GRADE_COLUMNS,
+        "english_learner",
+        "low_income",
+    ]
     assert r.frame.get_column("school_id").to_list() == ["C", "A", "B"]
     a = counts(r, "A")
     assert (a["enrollment"], a["grade_k"], a["grade_01"], a["english_learner"], a["low_income"]) == (4, 3, 1, 2, 2)
@@ -58,8 +64,9 @@ def test_counts_per_school_in_schools_file_order(write: Write) -> None:
 
 def test_column_names_are_options(write: Write) -> None:
     stu = write("stu.csv", "pupil,campus,gr\np1,A,5\np2,A,5\n")
-    r = aggregate_students(stu, write("sch.csv", "campus\nA\n"), school_column="campus", student_column="pupil",
-                           grade_column="gr")
+    r = aggregate_students(
+        stu, write("sch.csv", "campus\nA\n"), school_column="campus", student_column="pupil", grade_column="gr"
+    )
     assert r.frame.columns[0] == "campus" and r.flags == ()
     assert r.frame.row(0, named=True)["grade_05"] == 2
 
@@ -126,8 +133,11 @@ def test_missing_columns_in_both_files(write: Write) -> None:
     stu = write("stu.csv", "student,school_id\n1,A\n")
     sch = write("sch.csv", "id,name\nA,Alpha\n")
     probs = only(failing(stu, sch), "missing_column")
-    assert [(p.file, p.column) for p in probs] == [(str(stu), "student_id"), (str(stu), "grade"),
-                                                   (str(sch), "school_id")]
+    assert [(p.file, p.column) for p in probs] == [
+        (str(stu), "student_id"),
+        (str(stu), "grade"),
+        (str(sch), "school_id"),
+    ]
     assert probs[0].hint is not None and "'student'" in probs[0].hint
 
 
@@ -157,8 +167,7 @@ def test_flag_not_boolean(write: Write) -> None:
 
 
 def test_empty_students_file(write: Write) -> None:
-    probs = only(failing(write("stu.csv", "student_id,school_id,grade\n"), write("sch.csv", SCHOOLS)),
-                 "empty_file")
+    probs = only(failing(write("stu.csv", "student_id,school_id,grade\n"), write("sch.csv", SCHOOLS)), "empty_file")
     assert len(probs) == 1
 
 
@@ -184,5 +193,9 @@ def test_all_student_problems_collected_in_row_order(write: Write) -> None:
     e = failing(stu, write("sch.csv", SCHOOLS))
     assert [(p.code, p.row, p.column) for p in e.problems] == [
         ("not_allowed", 2, "grade"),
-        ("duplicate_student", 3, "student_id"), ("unknown_school", 3, "school_id"), ("not_boolean", 3, "ell"),
-        ("missing_value", 4, "school_id"), ("missing_value", 4, "grade")]
+        ("duplicate_student", 3, "student_id"),
+        ("unknown_school", 3, "school_id"),
+        ("not_boolean", 3, "ell"),
+        ("missing_value", 4, "school_id"),
+        ("missing_value", 4, "grade"),
+    ]

@@ -29,9 +29,14 @@ def bad(path: Path, formula: Formula) -> InputError:
 
 
 def test_valid_file_gives_typed_entity_table(write: Write, tiny: Formula) -> None:
-    p = write("s.csv", csv_text(row("A", magnet="Y", prior="1250000.50", extra_fte="2") + ",x",
-                                row("B", title1="FALSE", magnet="", enrollment="0", english_learners="0") + ",",
-                                header=HEADER + ",notes"))
+    p = write(
+        "s.csv",
+        csv_text(
+            row("A", magnet="Y", prior="1250000.50", extra_fte="2") + ",x",
+            row("B", title1="FALSE", magnet="", enrollment="0", english_learners="0") + ",",
+            header=HEADER + ",notes",
+        ),
+    )
     t = load_entities(p, tiny)
     assert isinstance(t, EntityTable)
     assert t.ids.tolist() == ["A", "B"] and t.ids.dtype == object
@@ -47,7 +52,10 @@ def test_valid_file_gives_typed_entity_table(write: Write, tiny: Formula) -> Non
     assert t.columns["prior"][0] == 1250000.5 and np.isnan(t.columns["prior"][1])
     assert t.columns["extra_fte"].tolist() == [2.0, 1.5]
     assert {k: v.tolist() for k, v in t.defaults_used.items()} == {
-        "magnet": [False, True], "prior": [False, True], "extra_fte": [False, True]}
+        "magnet": [False, True],
+        "prior": [False, True],
+        "extra_fte": [False, True],
+    }
     assert t.rows is not None and t.rows.tolist() == [2, 3]
     assert t.source == str(p) and t.sha256 == read_raw(p).sha256 and t.rows_read == 2
     assert t.unused_columns == ("notes",)
@@ -72,8 +80,14 @@ def test_names_fall_back_to_ids_without_a_name_column(write: Write) -> None:
 def test_district_sbb_contract(write: Write) -> None:
     formula = load_formula(SBB)
     cols = [c for c in formula.inputs if c != "prior_year_total"]
-    cells = {c: "0" for c in cols} | {"school_id": "101", "school_name": "Elm", "school_type": "k8",
-                                      "magnet": "yes", "enrollment": "400", "grade_k": "50"}
+    cells = {c: "0" for c in cols} | {
+        "school_id": "101",
+        "school_name": "Elm",
+        "school_type": "k8",
+        "magnet": "yes",
+        "enrollment": "400",
+        "grade_k": "50",
+    }
     p = write("sbb.csv", ",".join(cols) + "\n" + ",".join(cells[c] for c in cols) + "\n")
     t = load_entities(p, formula)
     assert t.ids.tolist() == ["101"] and t.columns["grade_k"].tolist() == [50.0]
@@ -94,20 +108,36 @@ def test_missing_column_one_problem_each_with_close_names(write: Write, tiny: Fo
 
 
 def test_missing_value_in_required_columns(write: Write, tiny: Formula) -> None:
-    e = bad(write("s.csv", csv_text(row("A", level=""), row("B"), row("C", enrollment=" "),
-                                    row("D", title1=""))), tiny)
+    e = bad(write("s.csv", csv_text(row("A", level=""), row("B"), row("C", enrollment=" "), row("D", title1=""))), tiny)
     probs = only(e, "missing_value")
     assert where(probs) == [(2, "level"), (4, "enrollment"), (5, "title1")]
     assert probs[0].value is None and probs[0].rule is not None and probs[0].rule.startswith("required")
 
 
 def test_not_a_number_is_strict(write: Write, tiny: Formula) -> None:
-    e = bad(write("s.csv", csv_text(row("A", enrollment='"1,234"'), row("B", poverty_pct="12%"),
-                                    row("C", enrollment="abc"), row("D", poverty_pct="nan"),
-                                    row("E", prior="$5"), row("F", poverty_pct="inf"))), tiny)
+    e = bad(
+        write(
+            "s.csv",
+            csv_text(
+                row("A", enrollment='"1,234"'),
+                row("B", poverty_pct="12%"),
+                row("C", enrollment="abc"),
+                row("D", poverty_pct="nan"),
+                row("E", prior="$5"),
+                row("F", poverty_pct="inf"),
+            ),
+        ),
+        tiny,
+    )
     probs = only(e, "not_a_number")
-    assert where(probs) == [(2, "enrollment"), (3, "poverty_pct"), (4, "enrollment"), (5, "poverty_pct"),
-                            (6, "prior"), (7, "poverty_pct")]
+    assert where(probs) == [
+        (2, "enrollment"),
+        (3, "poverty_pct"),
+        (4, "enrollment"),
+        (5, "poverty_pct"),
+        (6, "prior"),
+        (7, "poverty_pct"),
+    ]
     assert probs[0].value == "1,234"
     assert probs[0].hint is not None and "1234" in probs[0].hint and "thousands" in probs[0].hint
     assert probs[1].hint is not None and "%" in probs[1].hint
@@ -121,15 +151,27 @@ def test_plain_numbers_are_accepted(write: Write, tiny: Formula, text: str) -> N
 
 
 def test_not_an_integer(write: Write, tiny: Formula) -> None:
-    e = bad(write("s.csv", csv_text(row("A", enrollment="10.5"), row("B", english_learners="0.1"),
-                                    row("C", enrollment="12.0"))), tiny)
+    e = bad(
+        write(
+            "s.csv",
+            csv_text(row("A", enrollment="10.5"), row("B", english_learners="0.1"), row("C", enrollment="12.0")),
+        ),
+        tiny,
+    )
     probs = only(e, "not_an_integer")
     assert where(probs) == [(2, "enrollment"), (3, "english_learners")]  # 12.0 is whole
 
 
 def test_below_minimum_negative_count(write: Write, tiny: Formula) -> None:
-    e = bad(write("s.csv", csv_text(row("A", enrollment="-1", english_learners="0"), row("B", poverty_pct="-2"),
-                                    row("C", extra_fte="-0.5"))), tiny)
+    e = bad(
+        write(
+            "s.csv",
+            csv_text(
+                row("A", enrollment="-1", english_learners="0"), row("B", poverty_pct="-2"), row("C", extra_fte="-0.5")
+            ),
+        ),
+        tiny,
+    )
     probs = only(e, "below_minimum")
     assert where(probs) == [(2, "enrollment"), (3, "poverty_pct"), (4, "extra_fte")]
     assert "negative count" in probs[0].message and probs[0].value == "-1"
@@ -137,16 +179,32 @@ def test_below_minimum_negative_count(write: Write, tiny: Formula) -> None:
 
 
 def test_above_maximum_percent(write: Write, tiny: Formula) -> None:
-    e = bad(write("s.csv", csv_text(row("A", poverty_pct="100"), row("B", poverty_pct="100.5"),
-                                    row("C", poverty_pct="250"))), tiny)
+    e = bad(
+        write(
+            "s.csv", csv_text(row("A", poverty_pct="100"), row("B", poverty_pct="100.5"), row("C", poverty_pct="250"))
+        ),
+        tiny,
+    )
     probs = only(e, "above_maximum")
     assert where(probs) == [(3, "poverty_pct"), (4, "poverty_pct")]
     assert "100" in probs[0].message and "percent" in probs[0].message
 
 
-@pytest.mark.parametrize(("text", "expected"), [("true", True), ("Yes", True), ("Y", True), ("1", True),
-                                                ("t", True), ("FALSE", False), ("no", False), ("n", False),
-                                                ("0", False), ("F", False)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("true", True),
+        ("Yes", True),
+        ("Y", True),
+        ("1", True),
+        ("t", True),
+        ("FALSE", False),
+        ("no", False),
+        ("n", False),
+        ("0", False),
+        ("F", False),
+    ],
+)
 def test_boolean_words(write: Write, tiny: Formula, text: str, expected: bool) -> None:
     t = load_entities(write("s.csv", csv_text(row("A", title1=text))), tiny)
     assert t.columns["title1"].tolist() == [expected]
@@ -168,9 +226,18 @@ def test_not_allowed_lists_allowed_values(write: Write, tiny: Formula) -> None:
 
 
 def test_exceeds_total_only_where_both_cells_parse(write: Write, tiny: Formula) -> None:
-    e = bad(write("s.csv", csv_text(row("A", english_learners="101"), row("B", english_learners="100"),
-                                    row("C", english_learners="5", enrollment="3"),
-                                    row("D", english_learners="500", enrollment="x"))), tiny)
+    e = bad(
+        write(
+            "s.csv",
+            csv_text(
+                row("A", english_learners="101"),
+                row("B", english_learners="100"),
+                row("C", english_learners="5", enrollment="3"),
+                row("D", english_learners="500", enrollment="x"),
+            ),
+        ),
+        tiny,
+    )
     assert {p.code for p in e.problems} == {"exceeds_total", "not_a_number"}
     probs = [p for p in e.problems if p.code == "exceeds_total"]
     assert where(probs) == [(2, "english_learners"), (4, "english_learners")]
@@ -191,16 +258,22 @@ def test_every_problem_is_collected_and_sorted_by_row(write: Write, tiny: Formul
     text = csv_text(row("A", enrollment="-5", title1="maybe"), "", row("B", level="tiny"), row("A", poverty_pct="x"))
     e = bad(write("s.csv", text), tiny)
     assert [(p.code, p.row, p.column) for p in e.problems] == [
-        ("not_boolean", 2, "title1"), ("below_minimum", 2, "enrollment"),
-        ("not_allowed", 4, "level"), ("duplicate_entity", 5, "school_id"), ("not_a_number", 5, "poverty_pct")]
+        ("not_boolean", 2, "title1"),
+        ("below_minimum", 2, "enrollment"),
+        ("not_allowed", 4, "level"),
+        ("duplicate_entity", 5, "school_id"),
+        ("not_a_number", 5, "poverty_pct"),
+    ]
     assert "5 problems" in str(e)
 
 
 def test_missing_column_and_cell_problems_are_reported_together(write: Write, tiny: Formula) -> None:
     header = HEADER.replace("poverty_pct", "poverty")
     e = bad(write("s.csv", csv_text(row("A", title1="?"), header=header)), tiny)
-    assert [(p.code, p.row, p.column) for p in e.problems] == [("missing_column", None, "poverty_pct"),
-                                                               ("not_boolean", 2, "title1")]
+    assert [(p.code, p.row, p.column) for p in e.problems] == [
+        ("missing_column", None, "poverty_pct"),
+        ("not_boolean", 2, "title1"),
+    ]
 
 
 # --------------------------------------------------------------- other formats
@@ -216,7 +289,8 @@ def test_xlsx_and_parquet_give_the_same_table_as_csv(tmp_path: Path, write: Writ
     wb.save(tmp_path / "s.xlsx")
     from_xlsx = load_entities(tmp_path / "s.xlsx", tiny)
     pl.DataFrame([dict(zip(grid[0], [c or None for c in r], strict=True)) for r in grid[1:]]).write_parquet(
-        tmp_path / "s.parquet")
+        tmp_path / "s.parquet"
+    )
     from_parquet = load_entities(tmp_path / "s.parquet", tiny)
     for t in (from_xlsx, from_parquet):
         assert t.ids.tolist() == from_csv.ids.tolist()
@@ -254,9 +328,17 @@ def test_large_table_is_validated_whole(tmp_path: Path, tiny: Formula) -> None:
     n = 20_000
     rng = np.random.default_rng(0)
     enrollment = rng.integers(0, 2000, n)
-    frame = pl.DataFrame({"school_id": [f"S{i}" for i in range(n)], "school_name": "x", "level": "high",
-                          "title1": rng.choice(["yes", "no"], n), "enrollment": enrollment,
-                          "english_learners": enrollment // 3, "poverty_pct": rng.uniform(0, 100, n)})
+    frame = pl.DataFrame(
+        {
+            "school_id": [f"S{i}" for i in range(n)],
+            "school_name": "x",
+            "level": "high",
+            "title1": rng.choice(["yes", "no"], n),
+            "enrollment": enrollment,
+            "english_learners": enrollment // 3,
+            "poverty_pct": rng.uniform(0, 100, n),
+        }
+    )
     frame.write_csv(tmp_path / "big.csv")
     t = load_entities(tmp_path / "big.csv", tiny)
     assert t.n == n and t.columns["enrollment"].sum() == enrollment.sum()

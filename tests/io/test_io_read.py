@@ -80,8 +80,9 @@ def test_xlsx_first_sheet_with_row_numbers(tmp_path: Path) -> None:
 
 def test_parquet_rows_start_at_one_and_values_become_text(tmp_path: Path) -> None:
     p = tmp_path / "t.parquet"
-    pl.DataFrame({"id": ["a", None, "c"], "n": [1, None, 3], "x": [0.5, None, 2.0], "f": [True, None, False]}
-                 ).write_parquet(p)
+    pl.DataFrame(
+        {"id": ["a", None, "c"], "n": [1, None, 3], "x": [0.5, None, 2.0], "f": [True, None, False]}
+    ).write_parquet(p)
     raw = read_raw(p)
     assert raw.frame.schema == {"id": pl.String, "n": pl.String, "x": pl.String, "f": pl.String}
     assert raw.frame.rows() == [("a", "1", "0.5", "true"), ("c", "3", "2.0", "false")]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from support import demo_run
 
 from fairshare.errors import TradeError
 from fairshare.programs import apply_trades, load_trade_requests, starter_budget
 from fairshare.programs.positions import Trade, TradeRequest
+from support import demo_run
 
 RUN = demo_run()
 S001 = RUN.table.index_of("S001")
@@ -30,8 +30,9 @@ def test_starter_budget_splits_positions_and_discretionary() -> None:
 
 def test_trade_ap_for_teachers_is_balanced() -> None:
     sb = starter_budget(RUN, S001)
-    req = TradeRequest(entity="S001", trades=[Trade(role="assistant_principal", fte=-1.0),
-                                              Trade(role="teacher", fte=1.4)])
+    req = TradeRequest(
+        entity="S001", trades=[Trade(role="assistant_principal", fte=-1.0), Trade(role="teacher", fte=1.4)]
+    )
     res = apply_trades(RUN, req)
     assert res.net_cost_cents == round(1.4 * TEACHER) - AP
     assert res.discretionary_after_cents == sb.discretionary_cents - res.net_cost_cents
@@ -62,9 +63,14 @@ def test_overspend_is_refused_with_the_amount() -> None:
 
 
 def test_every_broken_rule_is_reported() -> None:
-    req = TradeRequest(entity="S001", trades=[
-        Trade(role="principal", fte=1.0), Trade(role="janitor", fte=1.0),
-        Trade(role="assistant_principal", fte=-9.0)])
+    req = TradeRequest(
+        entity="S001",
+        trades=[
+            Trade(role="principal", fte=1.0),
+            Trade(role="janitor", fte=1.0),
+            Trade(role="assistant_principal", fte=-9.0),
+        ],
+    )
     with pytest.raises(TradeError) as exc:
         apply_trades(RUN, req)
     assert sorted(p.code for p in exc.value.problems) == ["insufficient_fte", "locked_role", "unknown_role"]

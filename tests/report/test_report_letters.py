@@ -29,7 +29,7 @@ def _line(trace: EntityTrace, cid: str) -> LineTrace:
 
 
 def _section(html: str, start: str, end: str) -> str:
-    return html[html.index(start):html.index(end, html.index(start))]
+    return html[html.index(start) : html.index(end, html.index(start))]
 
 
 def _entity(run: Run, *, prior: bool, engagement: bool) -> int:
@@ -40,11 +40,19 @@ def _entity(run: Run, *, prior: bool, engagement: bool) -> int:
     raise AssertionError("no such entity in the synthetic district")
 
 
-@pytest.mark.parametrize(("cents", "text"), [
-    (0, "$0.00"), (5, "$0.05"), (-5, "-$0.05"), (123456, "$1,234.56"), (-100, "-$1.00"),
-    (19_000_000_000, "$190,000,000.00"), (10**17 + 1, "$1,000,000,000,000,000.01"),
-    (np.int64(427199056), "$4,271,990.56"),
-])
+@pytest.mark.parametrize(
+    ("cents", "text"),
+    [
+        (0, "$0.00"),
+        (5, "$0.05"),
+        (-5, "-$0.05"),
+        (123456, "$1,234.56"),
+        (-100, "-$1.00"),
+        (19_000_000_000, "$190,000,000.00"),
+        (10**17 + 1, "$1,000,000,000,000,000.01"),
+        (np.int64(427199056), "$4,271,990.56"),
+    ],
+)
 def test_money_is_exact(cents: int, text: str) -> None:
     assert money(cents) == text
 
@@ -58,10 +66,15 @@ def test_signed_money_and_percent() -> None:
     assert percent_text(-0.00001, signed=True) == "0.0 %"
 
 
-@pytest.mark.parametrize(("date", "label"), [
-    (dt.date(2025, 7, 1), "FY 2026 (2025-26)"), ("2025-07-01", "FY 2026 (2025-26)"),
-    (dt.date(2026, 3, 15), "FY 2026 (2025-26)"), (dt.date(1999, 7, 1), "FY 2000 (1999-00)"),
-])
+@pytest.mark.parametrize(
+    ("date", "label"),
+    [
+        (dt.date(2025, 7, 1), "FY 2026 (2025-26)"),
+        ("2025-07-01", "FY 2026 (2025-26)"),
+        (dt.date(2026, 3, 15), "FY 2026 (2025-26)"),
+        (dt.date(1999, 7, 1), "FY 2000 (1999-00)"),
+    ],
+)
 def test_fiscal_year_label(date: dt.date | str, label: str) -> None:
     assert fiscal_year_label(date) == label
 
@@ -88,7 +101,7 @@ def test_opening_and_lines(run: Run) -> None:
     count = float(run.table.columns["english_learners"][i])
     assert el.amount_cents == int(to_cents(count * 0.25 * run.solved["base.per_pupil"]))
     built = _section(html, "How your budget was built", "Not in your budget this year")
-    row = _section(built, f"<th scope=\"row\">{el.label}</th>", "</tr>")
+    row = _section(built, f'<th scope="row">{el.label}</th>', "</tr>")
     assert f'<div class="calc">{escape(el.numeric)}</div>' in row
     assert el.numeric.startswith(f"{count:,.0f} × 0.25 × $")
     assert f'<td class="num">{money(el.amount_cents)}</td>' in row
@@ -141,9 +154,11 @@ def test_positions_discretionary_and_teachers(run: Run) -> None:
     assert f'<td class="num">{money(sb.positions_cents)}</td>' in positions
     for p in sb.positions:
         status = "locked" if p.locked else "tradeable"
-        assert (f'<th scope="row">{escape(p.label)}</th><td class="num">{fte_text(p.fte)}</td>'
-                f'<td class="num">{money(p.unit_cost_cents)}</td><td class="num">{money(p.cents)}</td>'
-                f"<td>{status}</td>") in positions
+        assert (
+            f'<th scope="row">{escape(p.label)}</th><td class="num">{fte_text(p.fte)}</td>'
+            f'<td class="num">{money(p.unit_cost_cents)}</td><td class="num">{money(p.cents)}</td>'
+            f"<td>{status}</td>"
+        ) in positions
     assert "Student engagement specialist" in positions
     rest = _section(html, "Discretionary dollars", "Change from last year</h2>")
     assert f"= <strong>{money(sb.discretionary_cents)}</strong>" in rest
@@ -159,7 +174,7 @@ def test_change_from_last_year(run: Run) -> None:
     assert t.prior_total_cents == round(prior_dollars * 100)
     delta = t.total_cents - t.prior_total_cents
     html = render_letter(t)
-    change = html[html.index("Change from last year</h2>"):]
+    change = html[html.index("Change from last year</h2>") :]
     assert f"Last year's budget was {money(t.prior_total_cents)}" in change
     assert signed_money(delta) in change
     assert f"({percent_text(delta / t.prior_total_cents, signed=True)})" in change
@@ -169,7 +184,7 @@ def test_no_prior_is_not_a_change_from_zero(run: Run) -> None:
     i = _entity(run, prior=False, engagement=False)
     t = trace_entity(run, i)
     html = render_letter(t)
-    change = html[html.index("Change from last year</h2>"):]
+    change = html[html.index("Change from last year</h2>") :]
     assert "(new or no prior), so no change is shown" in change
     assert signed_money(t.total_cents) not in html
     absent = _section(html, "Not in your budget this year", "Positions in your starter budget")
@@ -179,7 +194,7 @@ def test_no_prior_is_not_a_change_from_zero(run: Run) -> None:
 def test_footer(run: Run) -> None:
     t = trace_entity(run, 0)
     html = render_letter(t)
-    footer = html[html.index('<footer class="doc">'):]
+    footer = html[html.index('<footer class="doc">') :]
     assert f"<code>{run.plan.hash[:12]}</code>" in footer
     assert "2025-07-01, FY 2026 (2025-26)" in footer
     assert "rounded to whole cents half away from zero" in footer
@@ -213,26 +228,46 @@ def test_write_letters_every_entity_byte_identical(run: Run, tmp_path: Path) -> 
 
 
 def _ineligible(condition: str, inputs: tuple[InputRead, ...]) -> LineTrace:
-    return LineTrace("extra", "Extra help", "supplement", 0, False, condition, "not eligible",
-                     f"the condition {condition} does not hold", (), "policy", (), inputs)
+    return LineTrace(
+        "extra",
+        "Extra help",
+        "supplement",
+        0,
+        False,
+        condition,
+        "not eligible",
+        f"the condition {condition} does not hold",
+        (),
+        "policy",
+        (),
+        inputs,
+    )
 
 
-@pytest.mark.parametrize(("condition", "phrase"), [
-    ("rank(poverty_rate) <= 3", "only the 3 LEAs with the lowest poverty rate (here 12.5 %)"),
-    ("rank(poverty_rate, descending=true) < 11", "only the 10 LEAs with the highest poverty rate (here 12.5 %)"),
-    ("poverty_rate > 0.2 and rural", "only where the condition holds (here poverty rate is 12.5 %; Rural is no)"),
-])
+@pytest.mark.parametrize(
+    ("condition", "phrase"),
+    [
+        ("rank(poverty_rate) <= 3", "only the 3 LEAs with the lowest poverty rate (here 12.5 %)"),
+        ("rank(poverty_rate, descending=true) < 11", "only the 10 LEAs with the highest poverty rate (here 12.5 %)"),
+        ("poverty_rate > 0.2 and rural", "only where the condition holds (here poverty rate is 12.5 %; Rural is no)"),
+    ],
+)
 def test_condition_phrases(condition: str, phrase: str) -> None:
-    inputs = (InputRead("poverty_rate", "poverty rate", "share", 0.125, "variable", "poor / pupils"),
-              InputRead("rural", "Rural", "flag", False, "input"))
+    inputs = (
+        InputRead("poverty_rate", "poverty rate", "share", 0.125, "variable", "poor / pupils"),
+        InputRead("rural", "Rural", "flag", False, "input"),
+    )
     assert _condition_phrase(_ineligible(condition, inputs), "LEA") == phrase
 
 
 def test_svg_is_the_same_in_a_fresh_process() -> None:
     points = [{"need": 0.1 * k, "per_pupil": 9000 + 37 * k} for k in range(9)]
-    code = ("import json, sys; from fairshare.report.charts import need_scatter; "
-            "sys.stdout.write(need_scatter(json.loads(sys.argv[1]), 's'))")
+    code = (
+        "import json, sys; from fairshare.report.charts import need_scatter; "
+        "sys.stdout.write(need_scatter(json.loads(sys.argv[1]), 's'))"
+    )
     here = str(need_scatter(points, "s"))
-    there = subprocess.run([sys.executable, "-c", code, json.dumps(points)], capture_output=True, text=True,
-                           check=True).stdout
+    there = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(points)], capture_output=True, text=True, check=True
+    ).stdout
     assert here.startswith('<svg role="img" aria-label=') and here == there

@@ -20,7 +20,7 @@ def _prior(run: Run) -> np.ndarray:
 
 def test_every_entity_with_its_letter_link(run: Run) -> None:
     html = render_report(run)
-    table = html[html.index("<h2>All schools</h2>"):]
+    table = html[html.index("<h2>All schools</h2>") :]
     for i, stem in enumerate(letter_file_names(list(run.table.ids))):
         name = escape(str(run.table.names[i]))
         assert f'<td><code>{run.table.ids[i]}</code></td><td><a href="letters/{stem}.html">{name}</a></td>' in table
@@ -36,12 +36,14 @@ def test_headline_and_components(run: Run) -> None:
     assert f'<div class="label">Schools</div><div class="value">{run.table.n}</div>' in html
     assert "Base amount per pupil</strong> (<code>base.per_pupil</code>) was solved" in html
     assert "(planning value $5,300)" in html
-    comps = html[html.index("<h2>Totals by component</h2>"):html.index("<h2>Per pupil and need</h2>")]
+    comps = html[html.index("<h2>Totals by component</h2>") : html.index("<h2>Per pupil and need</h2>")]
     for j in range(len(run.lines)):
         col = run.cents[:, j]
-        assert (f'<td class="num">{money(int(col.sum()))}</td>'
-                f'<td class="num">{100 * int(col.sum()) / total:.1f} %</td>'
-                f'<td class="num">{np.count_nonzero(col)}</td>') in comps
+        assert (
+            f'<td class="num">{money(int(col.sum()))}</td>'
+            f'<td class="num">{100 * int(col.sum()) / total:.1f} %</td>'
+            f'<td class="num">{np.count_nonzero(col)}</td>'
+        ) in comps
     assert "Demo district · District overview · FY 2026 (2025-26)" in html
 
 
@@ -49,7 +51,7 @@ def test_charts_are_inline_svg(run: Run) -> None:
     html = render_report(run)
     svgs = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
     assert len(svgs) == 2
-    need = html[html.index("<h2>Per pupil and need</h2>"):html.index("<h2>Change from last year</h2>")]
+    need = html[html.index("<h2>Per pupil and need</h2>") : html.index("<h2>Change from last year</h2>")]
     assert "<svg" in need and "Share of high-need pupils (%)" in need and "Budget per pupil (US dollars)" in need
     assert "Fitted straight line (least squares): about $" in need
     assert not re.search(r"<(script|link|img|iframe)\b", html)
@@ -61,17 +63,17 @@ def test_no_prior_is_listed_separately(run: Run) -> None:
     prior = _prior(run)
     missing = np.flatnonzero(np.isnan(prior))
     assert missing.size  # the synthetic district has new schools
-    changes = html[html.index("<h2>Change from last year</h2>"):html.index("<h2>All schools</h2>")]
-    new = changes[changes.index("<h3>New/no prior</h3>"):]
+    changes = html[html.index("<h2>Change from last year</h2>") : html.index("<h2>All schools</h2>")]
+    new = changes[changes.index("<h3>New/no prior</h3>") :]
     for i in missing:
-        assert f"{escape(str(run.table.names[i]))}</a> <span class=\"small muted\">{run.table.ids[i]}</span>" in new
+        assert f'{escape(str(run.table.names[i]))}</a> <span class="small muted">{run.table.ids[i]}</span>' in new
     have = ~np.isnan(prior)
     delta = run.total_cents[have] - np.round(prior[have] * 100).astype(np.int64)
     assert f'<th scope="row">Gaining</th><td class="num">{int((delta > 0).sum())}</td>' in changes
     assert f'<th scope="row">Losing</th><td class="num">{int((delta < 0).sum())}</td>' in changes
     assert f'<th scope="row">New/no prior</th><td class="num">{missing.size}</td>' in changes
     assert f"Net change {signed_money(int(delta.sum()))}." in changes
-    rows = html[html.index("<h2>All schools</h2>"):]
+    rows = html[html.index("<h2>All schools</h2>") :]
     assert rows.count("new/no prior</td>") == missing.size
 
 

@@ -49,18 +49,18 @@ def test_budgets_to_the_cent(run: Run, tmp_path: Path) -> None:
     rows = _rows(write_workbook(run, tmp_path / "b.xlsx"), "Budgets")
     head, body = rows[0], rows[1:]
     k = len(run.lines)
-    assert list(head[3:3 + k]) == [c.label for c in run.lines]
-    assert head[3 + k:] == ("Total", "Per pupil", "Last year", "Change", "Change %")
+    assert list(head[3 : 3 + k]) == [c.label for c in run.lines]
+    assert head[3 + k :] == ("Total", "Per pupil", "Last year", "Change", "Change %")
     assert len(body) == run.table.n
     prior = np.asarray(run.table.columns["prior_year_total"], dtype=float)
     for i, row in enumerate(body):
         assert row[0] == run.table.ids[i] and row[1] == run.table.names[i]
         assert row[2] == run.pupils[i]
         assert row[3 + k] == run.total_cents[i] / 100  # exact: the same double
-        assert [_cents(v) for v in row[3:3 + k]] == run.cents[i].tolist()
+        assert [_cents(v) for v in row[3 : 3 + k]] == run.cents[i].tolist()
         assert row[4 + k] == run.per_pupil_cents[i] / 100
         if np.isnan(prior[i]):
-            assert row[5 + k:] == (None, None, None)  # new/no prior: blank, never zero
+            assert row[5 + k :] == (None, None, None)  # new/no prior: blank, never zero
         else:
             assert row[5 + k] == prior[i]
             assert row[6 + k] == (int(run.total_cents[i]) - round(prior[i] * 100)) / 100
@@ -74,7 +74,8 @@ def test_positions_and_parameters(run: Run, tmp_path: Path) -> None:
         sb = starter_budget(run, i)
         mine = [r for r in positions if r[0] == sb.entity_id]
         assert [(r[3], r[4], _cents(r[6]), r[7] == "locked") for r in mine] == [
-            (p.role, p.fte, p.cents, p.locked) for p in sb.positions]
+            (p.role, p.fte, p.cents, p.locked) for p in sb.positions
+        ]
         assert [_cents(r[5]) for r in mine] == [p.unit_cost_cents for p in sb.positions]
     params = _rows(path, "Parameters")[1:]
     assert len(params) == len(run.plan.params)
@@ -85,10 +86,10 @@ def test_positions_and_parameters(run: Run, tmp_path: Path) -> None:
 
 
 def test_text_is_never_a_formula(make_run: MakeRun, tmp_path: Path) -> None:
-    run = make_run(names={0: "=HYPERLINK(\"http://x\",\"y\")", 1: "+1"})
+    run = make_run(names={0: '=HYPERLINK("http://x","y")', 1: "+1"})
     wb = openpyxl.load_workbook(write_workbook(run, tmp_path / "f.xlsx"))
     b2, b3 = wb["Budgets"]["B2"], wb["Budgets"]["B3"]
-    assert (b2.data_type, b2.value) == ("s", "=HYPERLINK(\"http://x\",\"y\")")
+    assert (b2.data_type, b2.value) == ("s", '=HYPERLINK("http://x","y")')
     assert (b3.data_type, b3.value) == ("s", "+1")
     wb.close()
 

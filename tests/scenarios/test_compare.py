@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import polars as pl
-from support import demo_run
 
 from fairshare.scenarios import compare_runs, write_comparison
+from support import demo_run
 
 
 def test_higher_el_weight_moves_money_to_el_schools(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -46,8 +46,14 @@ class AggregateResult:
     flags: tuple[str, ...] = ()
 
 
-def aggregate_students(students: str | Path, schools: str | Path, *, school_column: str = "school_id",
-                       student_column: str = "student_id", grade_column: str = "grade") -> AggregateResult:
+def aggregate_students(
+    students: str | Path,
+    schools: str | Path,
+    *,
+    school_column: str = "school_id",
+    student_column: str = "student_id",
+    grade_column: str = "grade",
+) -> AggregateResult:
     """Count students per school. Raises one :class:`InputError` listing every problem in both files."""
     tables: list[RawTable] = []
     problems = ProblemList()
@@ -62,17 +68,27 @@ def aggregate_students(students: str | Path, schools: str | Path, *, school_colu
         for col in needed:
             if col not in table.columns:
                 near = difflib.get_close_matches(col, table.columns, n=1)
-                problems.add("missing_column", f"the file has no column {col!r}", file=table.path, column=col,
-                             rule="required column", hint=(f"did you mean {near[0]!r}? " if near else "")
-                             + "name the column with the school_column/student_column/grade_column options")
+                problems.add(
+                    "missing_column",
+                    f"the file has no column {col!r}",
+                    file=table.path,
+                    column=col,
+                    rule="required column",
+                    hint=(f"did you mean {near[0]!r}? " if near else "")
+                    + "name the column with the school_column/student_column/grade_column options",
+                )
     problems.raise_if_any(InputError)
 
     flags = tuple(c for c in stu.columns if c not in (student_column, school_column, grade_column))
     added = ("enrollment", *GRADE_COLUMNS, *flags)
     for col in sorted(set(added) & set(sch.columns)) + sorted(set(flags) & {"enrollment", *GRADE_COLUMNS}):
-        problems.add("file_format", f"column {col!r} would clash with a count column the aggregation adds",
-                     file=sch.path if col in sch.columns else stu.path, column=col,
-                     hint="rename or remove the column (flag counts are named after the flag)")
+        problems.add(
+            "file_format",
+            f"column {col!r} would clash with a count column the aggregation adds",
+            file=sch.path if col in sch.columns else stu.path,
+            column=col,
+            hint="rename or remove the column (flag counts are named after the flag)",
+        )
     problems.raise_if_any(InputError)
 
     _check_schools(problems, sch, school_column)
@@ -99,8 +115,14 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> None:
     elif suffix == ".parquet":
         frame.write_parquet(path)
     else:
-        raise InputError(Problem("file_format", f"cannot write {str(path)!r}: unknown file type {suffix!r}",
-                                 file=str(path), hint="write to a .csv or .parquet file"))
+        raise InputError(
+            Problem(
+                "file_format",
+                f"cannot write {str(path)!r}: unknown file type {suffix!r}",
+                file=str(path),
+                hint="write to a .csv or .parquet file",
+            )
+        )
 
 
 # ------------------------------------------------------------------- checks
@@ -108,26 +130,49 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> None:
 
 def _check_schools(problems: ProblemList, sch: RawTable, school: str) -> None:
     for i in sch.frame.with_row_index("i").filter(pl.col(school).is_null()).get_column("i").to_list():
-        problems.add("missing_value", "school id is blank", file=sch.path, row=int(sch.rows[i]), column=school,
-                     rule="required", hint="fill in the school id or delete the row")
+        problems.add(
+            "missing_value",
+            "school id is blank",
+            file=sch.path,
+            row=int(sch.rows[i]),
+            column=school,
+            rule="required",
+            hint="fill in the school id or delete the row",
+        )
     for i, first, value in duplicate_rows(sch.frame, school).iter_rows():
-        problems.add("duplicate_entity", f"school id {value!r} already appears in row {sch.rows[first]}",
-                     file=sch.path, row=int(sch.rows[i]), column=school, value=value, rule="one row per school",
-                     hint="each school must appear once; remove or merge this row")
+        problems.add(
+            "duplicate_entity",
+            f"school id {value!r} already appears in row {sch.rows[first]}",
+            file=sch.path,
+            row=int(sch.rows[i]),
+            column=school,
+            value=value,
+            rule="one row per school",
+            hint="each school must appear once; remove or merge this row",
+        )
 
 
-def _check_students(problems: ProblemList, stu: RawTable, sch: RawTable, student: str, school: str, grade: str,
-                    flags: tuple[str, ...]) -> pl.DataFrame:
+def _check_students(
+    problems: ProblemList, stu: RawTable, sch: RawTable, student: str, school: str, grade: str, flags: tuple[str, ...]
+) -> pl.DataFrame:
     """Add every cell problem; return the frame to count (school, grade column name, flags as booleans)."""
     known = sch.frame.get_column(school).drop_nulls().unique()
     grade_key = pl.col(grade).str.to_uppercase().replace_strict(_GRADES, default=None, return_dtype=pl.String)
     exprs = [first_code([(pl.col(student).is_null(), "missing_value")]).alias(student)]
-    exprs.append(first_code([(pl.col(school).is_null(), "missing_value"),
-                             (~pl.col(school).is_in(known.implode()), "unknown_school")]).alias(school))
-    exprs.append(first_code([(pl.col(grade).is_null(), "missing_value"), (grade_key.is_null(), "not_allowed")])
-                 .alias(grade))
-    exprs += [first_code([(pl.col(f).is_null(), "missing_value"), (parse_boolean(pl.col(f)).is_null(), "not_boolean")])
-              .alias(f) for f in flags]
+    exprs.append(
+        first_code(
+            [(pl.col(school).is_null(), "missing_value"), (~pl.col(school).is_in(known.implode()), "unknown_school")]
+        ).alias(school)
+    )
+    exprs.append(
+        first_code([(pl.col(grade).is_null(), "missing_value"), (grade_key.is_null(), "not_allowed")]).alias(grade)
+    )
+    exprs += [
+        first_code([(pl.col(f).is_null(), "missing_value"), (parse_boolean(pl.col(f)).is_null(), "not_boolean")]).alias(
+            f
+        )
+        for f in flags
+    ]
     codes = stu.frame.select(exprs)
     rules = {student: "required", school: f"a school id listed in {sch.path}", grade: f"one of {_GRADE_LIST}"}
     near_cache: dict[str, list[str]] = {}
@@ -153,14 +198,32 @@ def _check_students(problems: ProblemList, stu: RawTable, sch: RawTable, student
                 msg, hint = f"grade {value!r} is not an allowed grade", f"allowed grades: {_GRADE_LIST}"
             else:
                 msg, hint = f"{col} is not a yes/no value", f"write one of {BOOLEAN_WORDS}"
-            problems.add(code, msg, file=stu.path, row=int(stu.rows[i]), column=col, value=value,
-                         rule=("required; " + rule) if code == "missing_value" and col != student else rule, hint=hint)
+            problems.add(
+                code,
+                msg,
+                file=stu.path,
+                row=int(stu.rows[i]),
+                column=col,
+                value=value,
+                rule=("required; " + rule) if code == "missing_value" and col != student else rule,
+                hint=hint,
+            )
     for i, first, value in duplicate_rows(stu.frame, student).iter_rows():
-        problems.add("duplicate_student", f"student id {value!r} already appears in row {stu.rows[first]}",
-                     file=stu.path, row=int(stu.rows[i]), column=student, value=value, rule="one row per student",
-                     hint="each student is counted once; remove the repeated row")
-    return stu.frame.select(pl.col(school).alias("__fs_school"), grade_key.alias("__fs_grade"),
-                            *(parse_boolean(pl.col(f)).alias(f) for f in flags))
+        problems.add(
+            "duplicate_student",
+            f"student id {value!r} already appears in row {stu.rows[first]}",
+            file=stu.path,
+            row=int(stu.rows[i]),
+            column=student,
+            value=value,
+            rule="one row per student",
+            hint="each student is counted once; remove the repeated row",
+        )
+    return stu.frame.select(
+        pl.col(school).alias("__fs_school"),
+        grade_key.alias("__fs_grade"),
+        *(parse_boolean(pl.col(f)).alias(f) for f in flags),
+    )
 
 
 def _quote(name: str) -> str:
@@ -172,6 +235,8 @@ def _count_sql(school: str, flags: tuple[str, ...]) -> str:
     counts += [f"COUNT(*) FILTER (WHERE __fs_grade = '{g}') AS {g}" for g in GRADE_COLUMNS]
     counts += [f"COUNT(*) FILTER (WHERE {_quote(f)}) AS {_quote(f)}" for f in flags]
     outer = ", ".join(f"COALESCE(a.{_quote(c)}, 0) AS {_quote(c)}" for c in ("enrollment", *GRADE_COLUMNS, *flags))
-    return (f"SELECT s.* EXCLUDE (__fs_order), {outer} FROM schools s LEFT JOIN "
-            f"(SELECT __fs_school, {', '.join(counts)} FROM students GROUP BY __fs_school) a "
-            f"ON s.{_quote(school)} = a.__fs_school ORDER BY s.__fs_order")
+    return (
+        f"SELECT s.* EXCLUDE (__fs_order), {outer} FROM schools s LEFT JOIN "
+        f"(SELECT __fs_school, {', '.join(counts)} FROM students GROUP BY __fs_school) a "
+        f"ON s.{_quote(school)} = a.__fs_school ORDER BY s.__fs_order"
+    )

@@ -63,8 +63,14 @@ def validate_frame(raw: RawTable, formula: Formula) -> EntityTable:
     present = [c for c in specs if c in frame.columns]
     for col, spec in specs.items():
         if col not in frame.columns and not spec.has_default:
-            problems.add("missing_column", f"the file has no column {col!r} ({spec.label})", file=raw.path,
-                         column=col, rule="required column", hint=_close_names(col, frame.columns))
+            problems.add(
+                "missing_column",
+                f"the file has no column {col!r} ({spec.label})",
+                file=raw.path,
+                column=col,
+                rule="required column",
+                hint=_close_names(col, frame.columns),
+            )
 
     exprs: list[pl.Expr] = []
     for col in present:
@@ -100,9 +106,17 @@ def validate_frame(raw: RawTable, formula: Formula) -> EntityTable:
     if formula.entity.name is not None and formula.entity.name in present:
         names = checked.select(pl.col(formula.entity.name).fill_null(pl.col(id_col))).to_series().to_numpy()
     contract = set(specs)
-    return EntityTable(ids=ids, names=names, columns=columns, defaults_used=used, source=raw.path, rows=rows,
-                       sha256=raw.sha256, rows_read=n, unused_columns=tuple(c for c in frame.columns
-                                                                             if c not in contract))
+    return EntityTable(
+        ids=ids,
+        names=names,
+        columns=columns,
+        defaults_used=used,
+        source=raw.path,
+        rows=rows,
+        sha256=raw.sha256,
+        rows_read=n,
+        unused_columns=tuple(c for c in frame.columns if c not in contract),
+    )
 
 
 # ------------------------------------------------------------------ contract
@@ -135,8 +149,13 @@ def _default(col: str, spec: InputColumn, formula: Formula) -> Any:
         word = str(d).lower() if d is not None else ""
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-        raise FormulaError(Problem("invalid_value", bad + " (a yes/no column cannot be left missing)",
-                                   **formula.where("inputs", col, "default")))
+        raise FormulaError(
+            Problem(
+                "invalid_value",
+                bad + " (a yes/no column cannot be left missing)",
+                **formula.where("inputs", col, "default"),
+            )
+        )
     return None if d is None else (d if isinstance(d, str) else f"{d:g}")
 
 
@@ -242,8 +261,16 @@ def _add_cell_problems(problems: ProblemList, raw: RawTable, col: str, spec: Inp
     explain = _explainer(col, spec)
     for i, code, value in bad.iter_rows():
         message, hint = explain(code, value)
-        problems.add(code, message, file=raw.path, row=int(raw.rows[i]), column=col, value=value,
-                     rule=("required; " + rule) if code == "missing_value" else rule, hint=hint)
+        problems.add(
+            code,
+            message,
+            file=raw.path,
+            row=int(raw.rows[i]),
+            column=col,
+            value=value,
+            rule=("required; " + rule) if code == "missing_value" else rule,
+            hint=hint,
+        )
 
 
 def _explainer(col: str, spec: InputColumn) -> Callable[[str, str | None], tuple[str, str]]:
@@ -265,8 +292,10 @@ def _explainer(col: str, spec: InputColumn) -> Callable[[str, str | None], tuple
             return f"{name} is below the minimum {lo:g} ({unit})", f"use a value of at least {lo:g}"
         if code == "above_maximum":
             return f"{name} is above the maximum {hi:g} ({unit})", (
-                f"use a value of at most {hi:g}" + ("; percentages run from 0 to 100" if unit == "percent" else "")
-                + ("; shares run from 0 to 1 (write 0.25 for 25 %)" if unit == "share" else ""))
+                f"use a value of at most {hi:g}"
+                + ("; percentages run from 0 to 100" if unit == "percent" else "")
+                + ("; shares run from 0 to 1 (write 0.25 for 25 %)" if unit == "share" else "")
+            )
         if code == "not_boolean":
             return f"{name} is not a yes/no value", f"write one of {BOOLEAN_WORDS}"
         lowered = [a.lower() for a in allowed]
@@ -289,8 +318,9 @@ def _number_hint(value: str) -> str:
     return "write a plain number such as 12 or 12.5, or leave the cell blank only if the column has a default"
 
 
-def _check_part_of(problems: ProblemList, raw: RawTable, specs: dict[str, InputColumn], checked: pl.DataFrame,
-                   present: list[str]) -> None:
+def _check_part_of(
+    problems: ProblemList, raw: RawTable, specs: dict[str, InputColumn], checked: pl.DataFrame, present: list[str]
+) -> None:
     """A subgroup count must not exceed its total, where both cells hold valid values."""
     for col in present:
         total = specs[col].part_of
@@ -304,25 +334,39 @@ def _check_part_of(problems: ProblemList, raw: RawTable, specs: dict[str, InputC
             continue
         values, totals = raw.frame.get_column(col), raw.frame.get_column(total)
         for i in hits.tolist():
-            problems.add("exceeds_total",
-                         f"{col} ({values[i]}) is larger than {total} ({totals[i]}), which it is part of",
-                         file=raw.path, row=int(raw.rows[i]), column=col, value=values[i], rule=f"{col} <= {total}",
-                         hint=f"a subgroup cannot be larger than its total; check {col} and {total} in this row")
+            problems.add(
+                "exceeds_total",
+                f"{col} ({values[i]}) is larger than {total} ({totals[i]}), which it is part of",
+                file=raw.path,
+                row=int(raw.rows[i]),
+                column=col,
+                value=values[i],
+                rule=f"{col} <= {total}",
+                hint=f"a subgroup cannot be larger than its total; check {col} and {total} in this row",
+            )
 
 
 def _check_duplicates(problems: ProblemList, raw: RawTable, col: str, kind: str) -> None:
     """Every repeat of an id after its first row is a problem naming that first row."""
     for i, first, value in duplicate_rows(raw.frame, col).iter_rows():
-        problems.add("duplicate_entity", f"{kind} id {value!r} already appears in row {raw.rows[first]}",
-                     file=raw.path, row=int(raw.rows[i]), column=col, value=value, rule=f"one row per {kind}",
-                     hint=f"each {kind} must appear once; merge or remove this row (first seen in row "
-                          f"{raw.rows[first]})")
+        problems.add(
+            "duplicate_entity",
+            f"{kind} id {value!r} already appears in row {raw.rows[first]}",
+            file=raw.path,
+            row=int(raw.rows[i]),
+            column=col,
+            value=value,
+            rule=f"one row per {kind}",
+            hint=f"each {kind} must appear once; merge or remove this row (first seen in row {raw.rows[first]})",
+        )
 
 
 def duplicate_rows(frame: pl.DataFrame, col: str) -> pl.DataFrame:
     """Rows (``i``) repeating a non-blank value of ``col`` with the index of its first row (``first``)."""
-    return (frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("i"), pl.col(col).alias("value"))
-            .filter(pl.col("value").is_not_null())
-            .with_columns(pl.col("i").min().over("value").alias("first"))
-            .filter(pl.col("i") != pl.col("first"))
-            .select("i", "first", "value"))
+    return (
+        frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("i"), pl.col(col).alias("value"))
+        .filter(pl.col("value").is_not_null())
+        .with_columns(pl.col("i").min().over("value").alias("first"))
+        .filter(pl.col("i") != pl.col("first"))
+        .select("i", "first", "value")
+    )

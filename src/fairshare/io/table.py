@@ -34,7 +34,7 @@ class EntityTable:
 
     @property
     def n(self) -> int:
-        return int(len(self.ids))
+        return len(self.ids)
 
     def index_of(self, entity_id: str) -> int | None:
         hits = np.flatnonzero(self.ids == entity_id)
@@ -55,8 +55,13 @@ class EntityTable:
         )
 
     @classmethod
-    def from_columns(cls, ids: list[str] | np.ndarray, columns: dict[str, np.ndarray | list[object]],
-                     names: list[str] | np.ndarray | None = None, source: str = "<memory>") -> EntityTable:
+    def from_columns(
+        cls,
+        ids: list[str] | np.ndarray,
+        columns: dict[str, np.ndarray | list[object]],
+        names: list[str] | np.ndarray | None = None,
+        source: str = "<memory>",
+    ) -> EntityTable:
         """Build a table from in-memory columns without file validation (tests, benchmarks)."""
         id_arr = np.asarray(ids, dtype=object)
         cols: dict[str, np.ndarray] = {}

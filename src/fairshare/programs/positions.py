@@ -21,8 +21,15 @@ from fairshare.rules._yaml import load_yaml_file, nearest_mark
 from fairshare.rules.evaluate import Run
 from fairshare.rules.money import to_cents
 
-__all__ = ["PositionLine", "StarterBudget", "TradeRequest", "TradeResult", "apply_trades", "load_trade_requests",
-           "starter_budget"]
+__all__ = [
+    "PositionLine",
+    "StarterBudget",
+    "TradeRequest",
+    "TradeResult",
+    "apply_trades",
+    "load_trade_requests",
+    "starter_budget",
+]
 
 
 @dataclass(frozen=True)
@@ -76,9 +83,16 @@ def starter_budget(run: Run, i: int) -> StarterBudget:
         roles.setdefault(role, []).append(fte)
         cents[role] = cents.get(role, 0) + int(run.cents[i, j])
     lines = tuple(
-        PositionLine(role, run.plan.roles[role].label, round(sum(f), 6), _unit_cost_cents(run, role, i),
-                     cents[role], run.plan.roles[role].locked)
-        for role, f in roles.items() if sum(f) > 0
+        PositionLine(
+            role,
+            run.plan.roles[role].label,
+            round(sum(f), 6),
+            _unit_cost_cents(run, role, i),
+            cents[role],
+            run.plan.roles[role].locked,
+        )
+        for role, f in roles.items()
+        if sum(f) > 0
     )
     return StarterBudget(str(run.table.ids[i]), str(run.table.names[i]), int(run.total_cents[i]), lines)
 
@@ -114,8 +128,9 @@ def load_trade_requests(path: str | Path) -> list[TradeRequest]:
         for err in exc.errors():
             line, col = nearest_mark(marks, tuple(err["loc"]))
             code = {"extra_forbidden": "unknown_key", "missing": "missing_key"}.get(err["type"], "invalid_value")
-            problems.append(Problem(code, f"{'.'.join(map(str, err['loc']))}: {err['msg']}", file=str(p),
-                                    line=line, col=col))
+            problems.append(
+                Problem(code, f"{'.'.join(map(str, err['loc']))}: {err['msg']}", file=str(p), line=line, col=col)
+            )
         raise TradeError(problems) from None
 
 
@@ -153,8 +168,15 @@ def apply_trades(run: Run, request: TradeRequest, source: str | None = None) -> 
     """Check and price a principal's trades; raise TradeError listing every broken rule."""
     i = run.table.index_of(request.entity)
     if i is None:
-        raise TradeError(Problem("unknown_entity", f"entity {request.entity!r} is not in the table", file=source,
-                                 value=request.entity, hint="use an id from the entity_id column of budgets.csv"))
+        raise TradeError(
+            Problem(
+                "unknown_entity",
+                f"entity {request.entity!r} is not in the table",
+                file=source,
+                value=request.entity,
+                hint="use an id from the entity_id column of budgets.csv",
+            )
+        )
     before = starter_budget(run, i)
     problems: list[Problem] = []
     change: dict[str, float] = {}
@@ -163,19 +185,38 @@ def apply_trades(run: Run, request: TradeRequest, source: str | None = None) -> 
     lines: list[TradeLine] = []
     for role, delta in change.items():
         if role not in run.plan.roles:
-            problems.append(Problem("unknown_role", f"{request.entity}: role {role!r} is not defined by the formula",
-                                    file=source, value=role, hint=f"roles: {', '.join(run.plan.roles)}"))
+            problems.append(
+                Problem(
+                    "unknown_role",
+                    f"{request.entity}: role {role!r} is not defined by the formula",
+                    file=source,
+                    value=role,
+                    hint=f"roles: {', '.join(run.plan.roles)}",
+                )
+            )
             continue
         r = run.plan.roles[role]
         have = before.fte(role)
         if r.locked and delta != 0:
-            problems.append(Problem("locked_role", f"{request.entity}: {r.label} is locked by the formula and cannot be traded",
-                                    file=source, value=role, rule="locked roles keep the FTE the formula gives"))
+            problems.append(
+                Problem(
+                    "locked_role",
+                    f"{request.entity}: {r.label} is locked by the formula and cannot be traded",
+                    file=source,
+                    value=role,
+                    rule="locked roles keep the FTE the formula gives",
+                )
+            )
             continue
         if have + delta < -1e-9:
-            problems.append(Problem("insufficient_fte",
-                                    f"{request.entity}: gives up {-delta:g} FTE {r.label} but has {have:g} FTE",
-                                    file=source, value=delta))
+            problems.append(
+                Problem(
+                    "insufficient_fte",
+                    f"{request.entity}: gives up {-delta:g} FTE {r.label} but has {have:g} FTE",
+                    file=source,
+                    value=delta,
+                )
+            )
             continue
         unit = _unit_cost_cents(run, role, i)
         cost = int(to_cents(delta * unit / 100.0))
@@ -183,13 +224,17 @@ def apply_trades(run: Run, request: TradeRequest, source: str | None = None) -> 
     result = TradeResult(before, tuple(lines))
     if not problems and result.discretionary_after_cents < 0:
         over = -result.discretionary_after_cents
-        problems.append(Problem(
-            "overspend",
-            f"{request.entity}: the trades cost ${result.net_cost_cents / 100:,.2f} net but only "
-            f"${before.discretionary_cents / 100:,.2f} is discretionary; overspent by ${over / 100:,.2f}",
-            file=source, value=f"{over / 100:.2f}", rule="positions + discretionary dollars = starter budget",
-            hint="give up more FTE or add fewer",
-        ))
+        problems.append(
+            Problem(
+                "overspend",
+                f"{request.entity}: the trades cost ${result.net_cost_cents / 100:,.2f} net but only "
+                f"${before.discretionary_cents / 100:,.2f} is discretionary; overspent by ${over / 100:,.2f}",
+                file=source,
+                value=f"{over / 100:.2f}",
+                rule="positions + discretionary dollars = starter budget",
+                hint="give up more FTE or add fewer",
+            )
+        )
     if problems:
         raise TradeError(problems)
     return result

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["GRADE_COLUMNS", "FLAG_COLUMNS", "synthetic_schools", "synthetic_students"]
+__all__ = ["FLAG_COLUMNS", "GRADE_COLUMNS", "synthetic_schools", "synthetic_students"]
 
 GRADE_COLUMNS = ["grade_k", *[f"grade_{g:02d}" for g in range(1, 13)]]
 #: per-pupil flags on student rows; counted per school under the same names
@@ -22,18 +22,63 @@ _TYPES = np.array(["elementary", "k8", "middle", "high"], dtype=object)
 #: grade span (first, last index into GRADE_COLUMNS) and mean pupils per grade, per type
 _SPAN = {"elementary": (0, 5, 68), "k8": (0, 8, 55), "middle": (6, 8, 150), "high": (9, 12, 210)}
 _NAMES = [
-    "Annie Fisher", "Batchelder", "Betances", "Bulkeley", "Burns", "Burr", "Capital", "Clark", "Classical",
-    "Dwight", "Environmental Sciences", "Expeditionary", "Global Communications", "Hooker", "Journalism",
-    "Kennelly", "Kinsella", "Lincoln", "Maria Sanchez", "Martin Luther King", "McDonough", "Moylan",
-    "Naylor", "Parkville", "Pathways", "Rawson", "Sanchez", "Simpson-Waverly", "Sport and Medical Sciences",
-    "Thirman Milner", "Tinker", "Twain", "Weaver", "Webster", "West Middle", "Wilson", "Wish", "Parker",
-    "Douglass", "Hurston", "Mendes", "Quirk", "Rivera", "Vance",
+    "Annie Fisher",
+    "Batchelder",
+    "Betances",
+    "Bulkeley",
+    "Burns",
+    "Burr",
+    "Capital",
+    "Clark",
+    "Classical",
+    "Dwight",
+    "Environmental Sciences",
+    "Expeditionary",
+    "Global Communications",
+    "Hooker",
+    "Journalism",
+    "Kennelly",
+    "Kinsella",
+    "Lincoln",
+    "Maria Sanchez",
+    "Martin Luther King",
+    "McDonough",
+    "Moylan",
+    "Naylor",
+    "Parkville",
+    "Pathways",
+    "Rawson",
+    "Sanchez",
+    "Simpson-Waverly",
+    "Sport and Medical Sciences",
+    "Thirman Milner",
+    "Tinker",
+    "Twain",
+    "Weaver",
+    "Webster",
+    "West Middle",
+    "Wilson",
+    "Wish",
+    "Parker",
+    "Douglass",
+    "Hurston",
+    "Mendes",
+    "Quirk",
+    "Rivera",
+    "Vance",
 ]
-_SUFFIX = {"elementary": "Elementary School", "k8": "Community School", "middle": "Middle School", "high": "High School"}
+_SUFFIX = {
+    "elementary": "Elementary School",
+    "k8": "Community School",
+    "middle": "Middle School",
+    "high": "High School",
+}
 
 
 def synthetic_schools(n: int = 40, seed: int = 2026) -> pl.DataFrame:
-    """A school table in the demo formula's contract: ids, names, types, grade counts, need counts, last year's budget."""
+    """A school table in the demo formula's contract.
+
+    Ids, names, types, magnet flags, grade counts, need counts and last year's budget."""
     rng = np.random.default_rng(seed)
     kinds = rng.choice(_TYPES, size=n, p=[0.55, 0.15, 0.15, 0.15])
     grades = np.zeros((n, len(GRADE_COLUMNS)), dtype=np.int64)
@@ -59,10 +104,14 @@ def synthetic_schools(n: int = 40, seed: int = 2026) -> pl.DataFrame:
     prior_text = np.where(rng.random(n) < 0.05, None, prior)  # a few new schools have no prior budget
     ids = np.char.add("S", np.char.zfill(np.arange(1, n + 1).astype(str), 3 if n < 1000 else 7))
     base_names = np.array(_NAMES, dtype=object)[np.arange(n) % len(_NAMES)]
-    names = [
-        f"{b} {_SUFFIX[k]}" + (f" {i // len(_NAMES) + 1}" if i >= len(_NAMES) else "")
-        for i, (b, k) in enumerate(zip(base_names, kinds, strict=True))
-    ] if n <= 100_000 else list(np.char.add("School ", ids.astype(str)))
+    names = (
+        [
+            f"{b} {_SUFFIX[k]}" + (f" {i // len(_NAMES) + 1}" if i >= len(_NAMES) else "")
+            for i, (b, k) in enumerate(zip(base_names, kinds, strict=True))
+        ]
+        if n <= 100_000
+        else list(np.char.add("School ", ids.astype(str)))
+    )
     cols: dict[str, object] = {
         "school_id": ids.astype(str),
         "school_name": names,
@@ -71,14 +120,16 @@ def synthetic_schools(n: int = 40, seed: int = 2026) -> pl.DataFrame:
         "enrollment": enrollment,
     }
     cols.update({g: grades[:, k] for k, g in enumerate(GRADE_COLUMNS)})
-    cols.update({
-        "english_learners": el,
-        "students_with_disabilities": swd,
-        "low_income": low_income,
-        "chronically_absent": chronic,
-        "high_need": high_need,
-        "prior_year_total": pl.Series(prior_text.tolist(), dtype=pl.Float64),
-    })
+    cols.update(
+        {
+            "english_learners": el,
+            "students_with_disabilities": swd,
+            "low_income": low_income,
+            "chronically_absent": chronic,
+            "high_need": high_need,
+            "prior_year_total": pl.Series(list(prior_text), dtype=pl.Float64),
+        }
+    )
     return pl.DataFrame(cols)
 
 
@@ -111,9 +162,11 @@ def synthetic_students(schools: pl.DataFrame, seed: int = 2026) -> pl.DataFrame:
     flags["high_need"] = union
     student_ids = np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
     perm = rng.permutation(n)
-    return pl.DataFrame({
-        "student_id": student_ids.astype(str),
-        "school_id": ids[school_idx][perm].astype(str),
-        "grade": grade_labels[grade_idx][perm].astype(str),
-        **{f: v[perm] for f, v in flags.items()},
-    }).select(["student_id", "school_id", "grade", *FLAG_COLUMNS])
+    return pl.DataFrame(
+        {
+            "student_id": student_ids.astype(str),
+            "school_id": ids[school_idx][perm].astype(str),
+            "grade": grade_labels[grade_idx][perm].astype(str),
+            **{f: v[perm] for f, v in flags.items()},
+        }
+    ).select(["student_id", "school_id", "grade", *FLAG_COLUMNS])

@@ -18,8 +18,17 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-__all__ = ["environment", "fiscal_year_label", "fte_text", "letter_file_names", "money", "number_text", "percent_text",
-           "plural", "signed_money"]
+__all__ = [
+    "environment",
+    "fiscal_year_label",
+    "fte_text",
+    "letter_file_names",
+    "money",
+    "number_text",
+    "percent_text",
+    "plural",
+    "signed_money",
+]
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")

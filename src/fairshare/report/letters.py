@@ -101,8 +101,11 @@ def _condition_phrase(line: LineTrace, kind: str) -> str:
             return f"only the {number_text(n)} {plural(kind)} with the {which} {inputs[by].label} (here {here})"
     if cond in inputs and inputs[cond].unit == "flag":
         return f"only where {inputs[cond].label} is yes (here {_value_text(inputs[cond])})"
-    values = [f"{r.label} is {_value_text(r)}" for r in line.inputs
-              if re.search(rf"(?<![\w.]){re.escape(r.id)}(?![\w.])", cond)]
+    values = [
+        f"{r.label} is {_value_text(r)}"
+        for r in line.inputs
+        if re.search(rf"(?<![\w.]){re.escape(r.id)}(?![\w.])", cond)
+    ]
     return "only where the condition holds" + (f" (here {'; '.join(values)})" if values else "")
 
 
@@ -125,7 +128,11 @@ def _rows(lines: list[LineTrace]) -> tuple[list[_Row], list[str]]:
     number = {note: k + 1 for k, note in enumerate(common)}
     rows = [
         _Row(
-            line.label, money(line.amount_cents), tuple(line.numeric.split("; ")), line.symbolic, line.policy,
+            line.label,
+            money(line.amount_cents),
+            tuple(line.numeric.split("; ")),
+            line.symbolic,
+            line.policy,
             tuple(n for n in dict.fromkeys(line.notes) if n not in number),
             tuple(number[n] for n in dict.fromkeys(line.notes) if n in number),
         )
@@ -143,15 +150,21 @@ def _positions(lines: tuple[LineTrace, ...]) -> list[_Position]:
     out = []
     for group in by_role.values():
         first = group[0]
-        out.append(_Position(
-            first.role_label or first.label, round(sum(x.fte or 0.0 for x in group), 6),
-            int(to_cents(first.unit_cost or 0.0)), sum(x.amount_cents for x in group), bool(first.locked),
-        ))
+        out.append(
+            _Position(
+                first.role_label or first.label,
+                round(sum(x.fte or 0.0 for x in group), 6),
+                int(to_cents(first.unit_cost or 0.0)),
+                sum(x.amount_cents for x in group),
+                bool(first.locked),
+            )
+        )
     return out
 
 
-def render_letter(trace: EntityTrace, *, district: str | None = None, teacher_cost: float | None = None,
-                  entity_kind: str = "school") -> str:
+def render_letter(
+    trace: EntityTrace, *, district: str | None = None, teacher_cost: float | None = None, entity_kind: str = "school"
+) -> str:
     """The budget letter for one entity, as a complete HTML document.
 
     ``teacher_cost``: a classroom teacher's cost per FTE in dollars (salary × (1 + benefits
@@ -169,8 +182,12 @@ def render_letter(trace: EntityTrace, *, district: str | None = None, teacher_co
     if trace.prior_total_cents is not None:
         delta = trace.total_cents - trace.prior_total_cents
         pct = percent_text(delta / trace.prior_total_cents, signed=True) if trace.prior_total_cents > 0 else None
-        change = {"prior": money(trace.prior_total_cents), "delta": signed_money(delta), "percent": pct,
-                  "direction": "gain" if delta > 0 else "loss" if delta < 0 else "same"}
+        change = {
+            "prior": money(trace.prior_total_cents),
+            "delta": signed_money(delta),
+            "percent": pct,
+            "direction": "gain" if delta > 0 else "loss" if delta < 0 else "same",
+        }
     context = {
         "t": trace,
         "district": district,
@@ -214,8 +231,9 @@ def write_letters(run: Run, out_dir: Path, *, district: str | None = None) -> li
     kind = run.plan.formula.entity.kind
     paths = []
     for i, stem in enumerate(letter_file_names(list(run.table.ids))):
-        html = render_letter(trace_entity(run, i), district=district, teacher_cost=role_cost(run, "teacher", i),
-                             entity_kind=kind)
+        html = render_letter(
+            trace_entity(run, i), district=district, teacher_cost=role_cost(run, "teacher", i), entity_kind=kind
+        )
         path = folder / f"{stem}.html"
         path.write_text(html, encoding="utf-8", newline="\n")
         paths.append(path)

@@ -18,8 +18,16 @@ from fairshare import __version__
 from fairshare.rules.evaluate import Run
 from fairshare.rules.money import ROUNDING_RULE, dollars_text
 
-__all__ = ["MANIFEST_FORMAT", "cents_text", "display_path", "manifest", "sha256_file", "write_allocations_csv", "write_budgets_csv",
-           "write_manifest"]
+__all__ = [
+    "MANIFEST_FORMAT",
+    "cents_text",
+    "display_path",
+    "manifest",
+    "sha256_file",
+    "write_allocations_csv",
+    "write_budgets_csv",
+    "write_manifest",
+]
 
 MANIFEST_FORMAT = "fairshare.manifest/1"
 
@@ -102,21 +110,24 @@ def manifest(run: Run, formula_path: Path | None, outputs: list[Path], out_dir: 
             "sha256": None if formula_path is None else sha256_file(formula_path),
             "plan_hash": plan.hash,
         },
-        "inputs": [{
-            "path": table.source,
-            "sha256": table.sha256,
-            "rows_read": table.rows_read,
-            "rows_used": table.n,
-            "unused_columns": list(table.unused_columns),
-        }],
+        "inputs": [
+            {
+                "path": table.source,
+                "sha256": table.sha256,
+                "rows_read": table.rows_read,
+                "rows_used": table.n,
+                "unused_columns": list(table.unused_columns),
+            }
+        ],
         "entities": table.n,
         "pupils": float(np.sum(run.pupils)),
         "components": run.line_ids,
         "totals": {"total": dollars_text(int(run.total_cents.sum())), "by_component": by_component},
         "budget": None if run.budget_cents is None else dollars_text(run.budget_cents),
         "solved": {pid: round(v, 10) for pid, v in run.solved.items()},
-        "parameters": {pid: {"value": p.value, "effective": p.effective.isoformat()}
-                       for pid, p in sorted(plan.params.items())},
+        "parameters": {
+            pid: {"value": p.value, "effective": p.effective.isoformat()} for pid, p in sorted(plan.params.items())
+        },
         "rounding_rule": ROUNDING_RULE,
         "notes": run.notes,
         "outputs": {str(p.relative_to(out_dir)): sha256_file(p) for p in sorted(outputs)},
@@ -125,6 +136,7 @@ def manifest(run: Run, formula_path: Path | None, outputs: list[Path], out_dir: 
 
 def write_manifest(run: Run, formula_path: Path | None, outputs: list[Path], out_dir: Path) -> Path:
     path = out_dir / "manifest.json"
-    path.write_text(json.dumps(manifest(run, formula_path, outputs, out_dir), indent=2, sort_keys=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(manifest(run, formula_path, outputs, out_dir), indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
     return path

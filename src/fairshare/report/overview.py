@@ -86,9 +86,19 @@ def _entities(run: Run, prior: np.ndarray | None) -> list[_Entity]:
         p = None if prior is None or prior[i] < 0 else int(prior[i])
         delta = None if p is None else int(totals[i]) - p
         change = None if p is None or p <= 0 or delta is None else delta / p
-        out.append(_Entity(str(run.table.ids[i]), str(run.table.names[i]), f"letters/{stems[i]}.html",
-                           number_text(float(pupils[i])), int(totals[i]),
-                           "—" if pp[i] < 0 else money(int(pp[i])), p, delta, change))
+        out.append(
+            _Entity(
+                str(run.table.ids[i]),
+                str(run.table.names[i]),
+                f"letters/{stems[i]}.html",
+                number_text(float(pupils[i])),
+                int(totals[i]),
+                "—" if pp[i] < 0 else money(int(pp[i])),
+                p,
+                delta,
+                change,
+            )
+        )
     return sorted(out, key=lambda e: e.id)
 
 
@@ -98,9 +108,16 @@ def _components(run: Run) -> tuple[list[dict[str, str]], int]:
     for j, comp in enumerate(run.lines):
         col = run.cents[:, j]
         amount = int(col.sum())
-        rows.append({"id": comp.id, "label": comp.label, "kind": comp.kind, "amount": money(amount),
-                     "share": percent_text(amount / grand) if grand else "—",
-                     "receiving": f"{int(np.count_nonzero(col)):,}"})
+        rows.append(
+            {
+                "id": comp.id,
+                "label": comp.label,
+                "kind": comp.kind,
+                "amount": money(amount),
+                "share": percent_text(amount / grand) if grand else "—",
+                "receiving": f"{int(np.count_nonzero(col)):,}",
+            }
+        )
     return rows, grand
 
 
@@ -118,12 +135,16 @@ def _need_chart(run: Run) -> dict[str, Any] | None:
     if len(keep) >= 2 and float(np.ptp(x)) > 0:
         slope = float(np.polyfit(x, y, 1)[0]) * 0.10
         more = "more" if slope >= 0 else "less"
-        caption = (f"Fitted straight line (least squares): about ${abs(slope):,.0f} {more} per pupil for every "
-                   "10 percentage points more high-need pupils.")
+        caption = (
+            f"Fitted straight line (least squares): about ${abs(slope):,.0f} {more} per pupil for every "
+            "10 percentage points more high-need pupils."
+        )
     left_out = run.table.n - len(keep)
     if left_out:
-        caption += f" {left_out:,} {plural(plan.formula.entity.kind) if left_out > 1 else plan.formula.entity.kind} " \
-                   "with no pupils or no high-need share not shown."
+        caption += (
+            f" {left_out:,} {plural(plan.formula.entity.kind) if left_out > 1 else plan.formula.entity.kind} "
+            "with no pupils or no high-need share not shown."
+        )
     return {"svg": need_scatter(points, plan.formula.entity.kind), "caption": caption.strip(), "points": len(points)}
 
 
@@ -136,8 +157,10 @@ def _changes(entities: list[_Entity]) -> dict[str, Any]:
     with_pct = [e for e in known if e.change is not None]
     shown = sorted(with_pct, key=lambda e: (-abs(e.change or 0.0), e.id))[:MAX_BARS]
     shown.sort(key=lambda e: (-(e.change or 0.0), e.id))
-    bars = [{"label": f"{e.id} {e.name}", "change": e.change, "direction": "gain" if (e.change or 0) >= 0 else "loss"}
-            for e in shown]
+    bars = [
+        {"label": f"{e.id} {e.name}", "change": e.change, "direction": "gain" if (e.change or 0) >= 0 else "loss"}
+        for e in shown
+    ]
     return {
         "summary": [
             {"label": "Gaining", "count": len(gains), "amount": signed_money(sum(e.delta_cents or 0 for e in gains))},
@@ -163,8 +186,12 @@ def render_report(run: Run, *, district: str | None = None) -> str:
     prior = _prior_cents(run)
     entities = _entities(run, prior)
     solved = [
-        {"label": plan.params[pid].label, "id": pid, "value": format_value(v, plan.params[pid].unit),
-         "planned": format_value(plan.params[pid].value, plan.params[pid].unit)}
+        {
+            "label": plan.params[pid].label,
+            "id": pid,
+            "value": format_value(v, plan.params[pid].unit),
+            "planned": format_value(plan.params[pid].value, plan.params[pid].unit),
+        }
         for pid, v in run.solved.items()
     ]
     kind = plan.formula.entity.kind

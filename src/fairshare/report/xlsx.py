@@ -28,8 +28,9 @@ _MONEY = '"$"#,##0.00;-"$"#,##0.00'
 
 class _Formats:
     def __init__(self, wb: Any):
-        self.header = wb.add_format({"bold": True, "text_wrap": True, "valign": "bottom", "bottom": 2,
-                                     "bg_color": "#F2F4F7"})
+        self.header = wb.add_format(
+            {"bold": True, "text_wrap": True, "valign": "bottom", "bottom": 2, "bg_color": "#F2F4F7"}
+        )
         self.title = wb.add_format({"bold": True, "font_size": 14})
         self.bold = wb.add_format({"bold": True})
         self.money = wb.add_format({"num_format": _MONEY})
@@ -196,8 +197,16 @@ def _positions(wb: Any, f: _Formats, run: Run) -> None:
 
 def _parameters(wb: Any, f: _Formats, run: Run) -> None:
     ws = wb.add_worksheet("Parameters")
-    heads = ["Parameter id", "Label", "Unit", "Value in this run", "Planning value (solved only)", "Effective date",
-             "Reference", "Link"]
+    heads = [
+        "Parameter id",
+        "Label",
+        "Unit",
+        "Value in this run",
+        "Planning value (solved only)",
+        "Effective date",
+        "Reference",
+        "Link",
+    ]
     for c, head in enumerate(heads):
         ws.write_string(0, c, head, f.header)
     ws.set_row(0, 32)
@@ -228,16 +237,25 @@ def write_workbook(run: Run, path: Path) -> Path:
     """Write the run's workbook to ``path``; identical runs give identical bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                         "strings_to_urls": False, "nan_inf_to_errors": True})
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "nan_inf_to_errors": True,
+        },
+    )
     plan = run.plan
-    wb.set_properties({
-        "title": f"{plan.formula.label}, {fiscal_year_label(plan.date)}",
-        "subject": "School budgets",
-        "author": "fairshare",
-        "comments": f"formula {plan.id}, plan hash {plan.hash}, run date {plan.date.isoformat()}",
-        "created": dt.datetime.combine(plan.date, dt.time()),
-    })
+    wb.set_properties(
+        {
+            "title": f"{plan.formula.label}, {fiscal_year_label(plan.date)}",
+            "subject": "School budgets",
+            "author": "fairshare",
+            "comments": f"formula {plan.id}, plan hash {plan.hash}, run date {plan.date.isoformat()}",
+            "created": dt.datetime.combine(plan.date, dt.time()),
+        }
+    )
     f = _Formats(wb)
     _summary(wb, f, run)
     _budgets(wb, f, run)

@@ -1,9 +1,9 @@
 """Formulas as cited data: load (declare), compile (plan) and evaluate (run) them.
 
-    from fairshare.rules import load_formula, compile_formula, evaluate, trace_entity
-    plan = compile_formula(load_formula("formula.yaml"), datetime.date(2025, 7, 1))
-    run = evaluate(plan, table)          # table: fairshare.io.EntityTable
-    trace_entity(run, 0)                 # why entity 0 gets each amount
+from fairshare.rules import load_formula, compile_formula, evaluate, trace_entity
+plan = compile_formula(load_formula("formula.yaml"), datetime.date(2025, 7, 1))
+run = evaluate(plan, table)          # table: fairshare.io.EntityTable
+trace_entity(run, 0)                 # why entity 0 gets each amount
 """
 
 from fairshare.rules.evaluate import Run, evaluate

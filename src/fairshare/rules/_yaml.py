@@ -114,13 +114,9 @@ def load_yaml_file(path: Path) -> tuple[Any, Marks]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FormulaError(
-            Problem("file_not_found", "formula file does not exist", file=str(path))
-        ) from None
+        raise FormulaError(Problem("file_not_found", "formula file does not exist", file=str(path))) from None
     except UnicodeDecodeError as exc:
-        raise FormulaError(
-            Problem("yaml_syntax", f"file is not UTF-8 text ({exc.reason})", file=str(path))
-        ) from None
+        raise FormulaError(Problem("yaml_syntax", f"file is not UTF-8 text ({exc.reason})", file=str(path))) from None
     return load_yaml_text(text, str(path))
 
 

@@ -180,9 +180,16 @@ def evaluate(plan: Plan, table: EntityTable) -> Run:
         for j, comp in enumerate(lines):
             rows = np.flatnonzero(bad[:, j])
             for i in rows[:20]:
-                problems.append(Problem("not_finite", f"component {comp.id} is {amounts[i, j]} for entity {table.ids[i]}",
-                                        file=plan.formula.source, row=None if table.rows is None else int(table.rows[i]),
-                                        column=comp.id, hint="guard divisions, e.g. where(enrollment > 0, x / enrollment, 0)"))
+                problems.append(
+                    Problem(
+                        "not_finite",
+                        f"component {comp.id} is {amounts[i, j]} for entity {table.ids[i]}",
+                        file=plan.formula.source,
+                        row=None if table.rows is None else int(table.rows[i]),
+                        column=comp.id,
+                        hint="guard divisions, e.g. where(enrollment > 0, x / enrollment, 0)",
+                    )
+                )
         raise RunError(problems)
     run = Run(plan, table, env, lines, columns, [np.zeros(n, dtype=np.int64) for _ in lines], solved, budget_cents)
     _fix_cents(run)
@@ -199,8 +206,9 @@ def _stack(columns: list[np.ndarray], n: int, dtype: Any) -> np.ndarray:
 def _scalar(value: Any, what: str, plan: Plan) -> float:
     a = np.asarray(value, dtype=float)
     if a.ndim and not np.all(a == a.flat[0]):
-        raise RunError(Problem("invalid_value", f"{what} must be one number for the whole table",
-                               file=plan.formula.source))
+        raise RunError(
+            Problem("invalid_value", f"{what} must be one number for the whole table", file=plan.formula.source)
+        )
     return float(a.flat[0]) if a.ndim else float(a)
 
 
@@ -223,9 +231,14 @@ def _solve(plan: Plan, env: Env) -> tuple[str, float]:
     tol = max(1e-11 * abs(budget), 1e-4)
 
     def unreachable_below() -> RunError:
-        return RunError(Problem("budget_unreachable",
-                                f"with {pid} at 0 the lines already total ${total(0.0):,.2f}, more than the budget "
-                                f"${budget:,.2f}", hint="raise the appropriation or reduce the fixed lines", **where))
+        return RunError(
+            Problem(
+                "budget_unreachable",
+                f"with {pid} at 0 the lines already total ${total(0.0):,.2f}, more than the budget ${budget:,.2f}",
+                hint="raise the appropriation or reduce the fixed lines",
+                **where,
+            )
+        )
 
     # start from the planning value and the local slope there (the root is usually near it);
     # keep a bracket [lo, hi] as points on either side of the budget are found
@@ -262,13 +275,25 @@ def _solve(plan: Plan, env: Env) -> tuple[str, float]:
         if total(0.0) > budget + tol:
             raise unreachable_below()
         if not np.isfinite(hi):
-            raise RunError(Problem("budget_unreachable",
-                                   f"the lines cannot reach the budget ${budget:,.2f} by changing {pid} "
-                                   f"(at {pid} = {lo:,.2f} they total ${flo:,.2f})",
-                                   hint=f"check that the lines depend on {pid}", **where))
+            raise RunError(
+                Problem(
+                    "budget_unreachable",
+                    f"the lines cannot reach the budget ${budget:,.2f} by changing {pid} "
+                    f"(at {pid} = {lo:,.2f} they total ${flo:,.2f})",
+                    hint=f"check that the lines depend on {pid}",
+                    **where,
+                )
+            )
     if env.params[pid] != p:
         total(p)
     return pid, budget
+
+
+def _key_by(ids: np.ndarray) -> Any:
+    def key(t: int) -> tuple[Any, ...]:
+        return (ids[t],)
+
+    return key
 
 
 def _fix_cents(run: Run) -> None:
@@ -285,8 +310,7 @@ def _fix_cents(run: Run) -> None:
                 share = np.flatnonzero(aux["driver"] > 0)
                 col = np.zeros(run.table.n, dtype=np.int64)
                 share_ids = ids[share]
-                col[share] = largest_remainder(amounts[j][share] * 100.0, total_c,
-                                               lambda t, share_ids=share_ids: (share_ids[t],))
+                col[share] = largest_remainder(amounts[j][share] * 100.0, total_c, _key_by(share_ids))
                 cents[j] = col
             elif total_c:
                 run.notes.append(f"{comp.id}: no entity is eligible, so ${total_c / 100:,.2f} is not distributed")
@@ -300,9 +324,12 @@ def _fix_cents(run: Run) -> None:
         sub = np.zeros(run.table.n, dtype=np.int64)
         for c in comp.of:
             sub += cents[index[c]]
-        binding = aux["binding"]
-        adj = np.where(binding, to_cents(aux["target"]) - sub, 0)
-        cents[j] = np.minimum(adj, 0) if comp.kind == "cap" else np.maximum(adj, 0)
+        # whether a limit binds is decided on the cents the entity actually gets
+        target = to_cents(aux["target"])
+        eligible = aux["eligible"]
+        binding = eligible & ((sub > target) if comp.kind == "cap" else (sub < target))
+        aux["binding"] = binding
+        cents[j] = np.where(binding, target - sub, 0)
         bound |= binding
     if run.plan.scale is not None and run.budget_cents is not None:
         _fit_budget(run, index, bound)
@@ -312,20 +339,30 @@ def _fit_budget(run: Run, index: dict[str, int], bound: np.ndarray) -> None:
     plan, cents, amounts = run.plan, run.cent_columns, run.amount_columns
     scale = plan.scale
     assert scale is not None and run.budget_cents is not None
-    free_cols = [index[c.id] for c in run.lines
-                 if c.id in plan.solve_dependents and c.id in scale.of and not c.is_limit and not c.is_pot]
+    free_cols = [
+        index[c.id]
+        for c in run.lines
+        if c.id in plan.solve_dependents and c.id in scale.of and not c.is_limit and not c.is_pot
+    ]
     free_rows = np.flatnonzero(~bound)
     all_rows = len(free_rows) == run.table.n
     fixed_sum = sum(int(cents[index[c]].sum()) for c in scale.of)
     fixed_sum -= sum(int((cents[j] if all_rows else cents[j][free_rows]).sum()) for j in free_cols)
     target = run.budget_cents - fixed_sum
-    exact = (np.concatenate([(amounts[j] if all_rows else amounts[j][free_rows]) * 100.0 for j in free_cols])
-             if free_cols else np.zeros(0))
+    exact = (
+        np.concatenate([(amounts[j] if all_rows else amounts[j][free_rows]) * 100.0 for j in free_cols])
+        if free_cols
+        else np.zeros(0)
+    )
     s = float(exact.sum())
     if target < 0 or (s <= 0 and target != 0):
-        raise RunError(Problem("rounding_failed",
-                               f"cannot fit the budget to the cent: {target} cents left for {exact.size} amounts",
-                               **plan.formula.where("components", scale.id)))
+        raise RunError(
+            Problem(
+                "rounding_failed",
+                f"cannot fit the budget to the cent: {target} cents left for {exact.size} amounts",
+                **plan.formula.where("components", scale.id),
+            )
+        )
     if s > 0:
         exact *= target / s
     m = len(free_rows)
@@ -339,4 +376,4 @@ def _fit_budget(run: Run, index: dict[str, int], bound: np.ndarray) -> None:
     except ValueError as exc:  # pragma: no cover - guarded above
         raise RunError(Problem("rounding_failed", str(exc), **plan.formula.where("components", scale.id))) from None
     for k, j in enumerate(free_cols):
-        cents[j][free_rows] = shares[k * m:(k + 1) * m]
+        cents[j][free_rows] = shares[k * m : (k + 1) * m]

@@ -129,7 +129,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "sum": FunctionSpec(_elementwise_sum, 1, None, "sum(a, b, ...): element-wise sum"),
     "ramp": FunctionSpec(_ramp, 3, 3, "ramp(x, lo, hi): 0 at or below lo, 1 at or above hi, linear between"),
     "rank": FunctionSpec(
-        _rank, 1, 1, "rank(x, descending=false): 1 = smallest (largest if descending); ties share the lowest rank",
+        _rank,
+        1,
+        1,
+        "rank(x, descending=false): 1 = smallest (largest if descending); ties share the lowest rank",
         keywords=("descending",),
     ),
     "percentile": FunctionSpec(_percentile, 1, 1, "percentile(x): % of entities with a value <= this one"),
@@ -448,8 +451,8 @@ def _convert(node: ast.AST) -> Expr:
             return Not(_convert(node.operand))
         raise ExprSyntaxError("expression_forbidden", f"operator {type(node.op).__name__} is not allowed", off)
     if isinstance(node, ast.BoolOp):
-        op = "and" if isinstance(node.op, ast.And) else "or"
-        return Logic(op, tuple(_convert(v) for v in node.values))
+        word = "and" if isinstance(node.op, ast.And) else "or"
+        return Logic(word, tuple(_convert(v) for v in node.values))
     if isinstance(node, ast.Compare):
         if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
             right = node.comparators[0]
@@ -464,21 +467,21 @@ def _convert(node: ast.AST) -> Expr:
                     raise ExprSyntaxError("expression_forbidden", "the list after 'in' may hold only constants", off)
                 values.append(v)
             return In(_convert(node.left), tuple(values), isinstance(node.ops[0], ast.NotIn))
-        ops = []
-        for op in node.ops:
-            spec = _CMPOPS.get(type(op))
-            if spec is None:
+        ops: list[tuple[str, Callable[[Any, Any], Any]]] = []
+        for cmp in node.ops:
+            cmp_spec = _CMPOPS.get(type(cmp))
+            if cmp_spec is None:
                 raise ExprSyntaxError(
-                    "expression_forbidden", f"comparison {type(op).__name__} is not allowed here", off
+                    "expression_forbidden", f"comparison {type(cmp).__name__} is not allowed here", off
                 )
-            ops.append(spec)
+            ops.append(cmp_spec)
         return Compare(tuple(ops), tuple(_convert(n) for n in [node.left, *node.comparators]))
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise ExprSyntaxError("expression_forbidden", "only the listed functions may be called", off)
         name = node.func.id
-        spec = FUNCTIONS.get(name)
-        if spec is None:
+        fspec = FUNCTIONS.get(name)
+        if fspec is None:
             import difflib
 
             near = difflib.get_close_matches(name, FUNCTIONS, n=1)
@@ -489,20 +492,18 @@ def _convert(node: ast.AST) -> Expr:
                 off,
             )
         n = len(node.args)
-        if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
-            want = str(spec.min_args) if spec.max_args == spec.min_args else f"{spec.min_args} or more"
-            if spec.max_args not in (None, spec.min_args):
-                want = f"{spec.min_args} to {spec.max_args}"
-            raise ExprSyntaxError("expression_syntax", f"{name}() takes {want} arguments, got {n}: {spec.doc}", off)
-        kwargs = []
+        if n < fspec.min_args or (fspec.max_args is not None and n > fspec.max_args):
+            want = str(fspec.min_args) if fspec.max_args == fspec.min_args else f"{fspec.min_args} or more"
+            if fspec.max_args not in (None, fspec.min_args):
+                want = f"{fspec.min_args} to {fspec.max_args}"
+            raise ExprSyntaxError("expression_syntax", f"{name}() takes {want} arguments, got {n}: {fspec.doc}", off)
+        kwargs: list[tuple[str, Expr]] = []
         for kw in node.keywords:
-            if kw.arg not in spec.keywords:
-                raise ExprSyntaxError("expression_syntax", f"{name}() has no option {kw.arg!r}: {spec.doc}", off)
+            if kw.arg is None or kw.arg not in fspec.keywords:
+                raise ExprSyntaxError("expression_syntax", f"{name}() has no option {kw.arg!r}: {fspec.doc}", off)
             kwargs.append((kw.arg, _convert(kw.value)))
         return Call(name, tuple(_convert(a) for a in node.args), tuple(kwargs))
-    raise ExprSyntaxError(
-        "expression_forbidden", f"{type(node).__name__} is not part of the expression language", off
-    )
+    raise ExprSyntaxError("expression_forbidden", f"{type(node).__name__} is not part of the expression language", off)
 
 
 def parse_expr(source: str | float | int | bool) -> Expr:

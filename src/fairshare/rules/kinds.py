@@ -78,16 +78,18 @@ def _mask(env: Env, when: CompiledExpr | None, n: int, key: str = "") -> np.ndar
 
 
 def _round_fte(raw: np.ndarray, rounding: str, step: float) -> np.ndarray:
-    q = raw / step
+    """Round FTE to a multiple of ``step`` (nearest: halves go up); float noise below 1e-9 step is ignored."""
+    q = np.round(raw / step, 9)
     if rounding == "up":
-        q = np.ceil(np.round(q, 9))
+        q = np.ceil(q)
     elif rounding == "down":
-        q = np.floor(np.round(q, 9))
+        q = np.floor(q)
     elif rounding == "nearest":
         q = np.floor(q + 0.5)
     else:
         return raw
-    return q * step
+    rounded: np.ndarray = np.round(q * step, 9)
+    return rounded
 
 
 class Kind:
@@ -98,9 +100,16 @@ class Kind:
     is_limit = False
     is_pot = False
 
-    def __init__(self, cid: str, label: str, policy: str | None, when: CompiledExpr | None,
-                 exprs: dict[str, CompiledExpr], options: dict[str, Any] | None = None,
-                 of: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        cid: str,
+        label: str,
+        policy: str | None,
+        when: CompiledExpr | None,
+        exprs: dict[str, CompiledExpr],
+        options: dict[str, Any] | None = None,
+        of: tuple[str, ...] = (),
+    ):
         self.id = cid
         self.label = label
         self.policy = policy
@@ -151,7 +160,9 @@ class PerPupil(Kind):
     def _bands(self) -> list[tuple[str, CompiledExpr, CompiledExpr]]:
         labels: list[str] = self.options.get("band_labels", [])
         if labels:
-            return [(lab, self.exprs[f"bands.{k}.count"], self.exprs[f"bands.{k}.rate"]) for k, lab in enumerate(labels)]
+            return [
+                (lab, self.exprs[f"bands.{k}.count"], self.exprs[f"bands.{k}.rate"]) for k, lab in enumerate(labels)
+            ]
         return [("", self.exprs["count"], self.exprs["rate"])]
 
     def compute(self, env: Env, n: int) -> Computed:
@@ -188,7 +199,8 @@ class Weight(Kind):
             width = hi_at - lo_at
             with np.errstate(divide="ignore", invalid="ignore"):
                 frac = np.where(width > 0, (by - lo_at) / np.where(width > 0, width, 1.0), (by >= hi_at) * 1.0)
-            return lo_w + (hi_w - lo_w) * np.clip(frac, 0.0, 1.0)
+            escalated: np.ndarray = lo_w + (hi_w - lo_w) * np.clip(frac, 0.0, 1.0)
+            return escalated
         w = np.zeros(n)
         for k in range(self.options["steps"]):
             at = _col(self.exprs[f"steps.{k}.at"](env), n)
@@ -305,14 +317,21 @@ class Positions(Kind):
             step = self.options["step"]
             rule = "not rounded" if rounding == "none" else f"rounded {rounding} to a multiple of {step:g} FTE"
             notes.append(
-                f"Staffing ratio: {ex.show(self.exprs['ratio.count'], i, 'pupils')} {ex.name(self.exprs['ratio.count'])} ÷ "
+                f"Staffing ratio: {ex.show(self.exprs['ratio.count'], i, 'pupils')} "
+                f"{ex.name(self.exprs['ratio.count'])} ÷ "
                 f"{ex.show(self.exprs['ratio.per'], i)} per FTE = {raw:.3f} FTE, {rule}"
                 + (f", at least {ex.show(self.exprs['ratio.min'], i)}" if "ratio.min" in self.exprs else "")
                 + (f", at most {ex.show(self.exprs['ratio.max'], i)}" if "ratio.max" in self.exprs else "")
                 + f": {fte:g} FTE."
             )
-        sym = f"FTE × {ex.name(self.exprs['salary'])}" + (f" × (1 + {ex.name(self.exprs['benefits_rate'])})" if has_b else "")
-        num = f"{fte:g} FTE × {ex.money(salary)}" + (f" × (1 + {b:g})" if has_b else "") + f" = {ex.money(fte * salary * (1 + b))}"
+        sym = f"FTE × {ex.name(self.exprs['salary'])}" + (
+            f" × (1 + {ex.name(self.exprs['benefits_rate'])})" if has_b else ""
+        )
+        num = (
+            f"{fte:g} FTE × {ex.money(salary)}"
+            + (f" × (1 + {b:g})" if has_b else "")
+            + f" = {ex.money(fte * salary * (1 + b))}"
+        )
         return Line(sym, num, tuple(notes))
 
 
@@ -328,8 +347,16 @@ class Pot(Kind):
         total = float(np.max(_col(self.exprs["total"](env), n))) if n else 0.0
         s = float(driver.sum())
         amount = driver * (total / s) if s > 0 else np.zeros(n)
-        return Computed(amount, {"eligible": m & (driver > 0), "when": m, "driver": driver,
-                                 "pot_total": np.full(n, total), "driver_sum": np.full(n, s)})
+        return Computed(
+            amount,
+            {
+                "eligible": m & (driver > 0),
+                "when": m,
+                "driver": driver,
+                "pot_total": np.full(n, total),
+                "driver_sum": np.full(n, s),
+            },
+        )
 
     def explain(self, ex: Explain, i: int) -> Line:
         d, total, s = float(ex.aux("driver", i)), float(ex.aux("pot_total", i)), float(ex.aux("driver_sum", i))
@@ -345,7 +372,7 @@ class _Limit(Kind):
     is_limit = True
 
     def subtotal(self, env: Env, n: int) -> np.ndarray:
-        moving = getattr(env, "moving", frozenset())
+        moving: frozenset[str] = getattr(env, "moving", frozenset())
         static = [c for c in self.of if c not in moving]
 
         def add(ids: list[str]) -> np.ndarray:
@@ -354,7 +381,7 @@ class _Limit(Kind):
                 s += env[cid]
             return s
 
-        s = _memo(env, f"{self.id}#static", frozenset(static), lambda: add(static))
+        s: np.ndarray = _memo(env, f"{self.id}#static", frozenset(static), lambda: add(static))
         dynamic = [c for c in self.of if c in moving]
         return s + add(dynamic) if dynamic else s
 
@@ -367,15 +394,20 @@ class Cap(_Limit):
         sub = self.subtotal(env, n)
         cap = _col(self.exprs["max"](env), n)
         binding = m & (sub > cap)
-        return Computed(np.where(binding, cap - sub, 0.0), {"eligible": m, "binding": binding, "target": cap, "subtotal": sub})
+        return Computed(
+            np.where(binding, cap - sub, 0.0), {"eligible": m, "binding": binding, "target": cap, "subtotal": sub}
+        )
 
     def explain(self, ex: Explain, i: int) -> Line:
         sub, cap = ex.of_cents(i) / 100, ex.of_cents(i) / 100 + ex.line_cents(i) / 100
         if not ex.aux("binding", i):
             cap = float(ex.aux("target", i))
         if ex.aux("binding", i):
-            return Line("cap − subtotal", f"{ex.money(cap)} − {ex.money(sub)} = {ex.money(cap - sub)}",
-                        (f"The lines above come to {ex.money(sub)}, more than the cap of {ex.money(cap)}.",))
+            return Line(
+                "cap − subtotal",
+                f"{ex.money(cap)} − {ex.money(sub)} = {ex.money(cap - sub)}",
+                (f"The lines above come to {ex.money(sub)}, more than the cap of {ex.money(cap)}.",),
+            )
         return Line("no adjustment", f"{ex.money(sub)} is within the cap of {ex.money(cap)}")
 
 
@@ -387,15 +419,20 @@ class Floor(_Limit):
         sub = self.subtotal(env, n)
         lo = _col(self.exprs["min"](env), n)
         binding = m & (sub < lo)
-        return Computed(np.where(binding, lo - sub, 0.0), {"eligible": m, "binding": binding, "target": lo, "subtotal": sub})
+        return Computed(
+            np.where(binding, lo - sub, 0.0), {"eligible": m, "binding": binding, "target": lo, "subtotal": sub}
+        )
 
     def explain(self, ex: Explain, i: int) -> Line:
         sub, lo = ex.of_cents(i) / 100, ex.of_cents(i) / 100 + ex.line_cents(i) / 100
         if not ex.aux("binding", i):
             lo = float(ex.aux("target", i))
         if ex.aux("binding", i):
-            return Line("floor − subtotal", f"{ex.money(lo)} − {ex.money(sub)} = {ex.money(lo - sub)}",
-                        (f"The lines above come to {ex.money(sub)}, less than the floor of {ex.money(lo)}.",))
+            return Line(
+                "floor − subtotal",
+                f"{ex.money(lo)} − {ex.money(sub)} = {ex.money(lo - sub)}",
+                (f"The lines above come to {ex.money(sub)}, less than the floor of {ex.money(lo)}.",),
+            )
         return Line("no adjustment", f"{ex.money(sub)} is at or above the floor of {ex.money(lo)}")
 
 
@@ -410,12 +447,24 @@ class HoldHarmless(_Limit):
         prior = _col(self.exprs["prior"](env), n)
         loss = _col(self.exprs["max_loss"](env), n)
         has_prior = ~np.isnan(prior)
-        target = _memo(env, f"{self.id}#target", self._names("prior", "max_loss"),
-                       lambda: np.where(has_prior, prior * (1.0 - loss), 0.0))
+        target = _memo(
+            env,
+            f"{self.id}#target",
+            self._names("prior", "max_loss"),
+            lambda: np.where(has_prior, prior * (1.0 - loss), 0.0),
+        )
         binding = m & has_prior & (sub < target)
-        return Computed(np.where(binding, target - sub, 0.0),
-                        {"eligible": m & has_prior, "binding": binding, "target": target, "subtotal": sub,
-                         "prior": prior, "loss": loss})
+        return Computed(
+            np.where(binding, target - sub, 0.0),
+            {
+                "eligible": m & has_prior,
+                "binding": binding,
+                "target": target,
+                "subtotal": sub,
+                "prior": prior,
+                "loss": loss,
+            },
+        )
 
     def explain(self, ex: Explain, i: int) -> Line:
         prior = float(ex.aux("prior", i))
@@ -425,9 +474,11 @@ class HoldHarmless(_Limit):
         target = sub + ex.line_cents(i) / 100 if ex.aux("binding", i) else float(ex.aux("target", i))
         guard = f"{ex.money(prior)} × (1 − {loss:g}) = {ex.money(target)}"
         if ex.aux("binding", i):
-            return Line(f"{ex.name(self.exprs['prior'])} × (1 − maximum loss) − subtotal",
-                        f"{guard}; {ex.money(target)} − {ex.money(sub)} = {ex.money(target - sub)}",
-                        (f"Without protection the school would fall to {ex.money(sub)}.",))
+            return Line(
+                f"{ex.name(self.exprs['prior'])} × (1 − maximum loss) − subtotal",
+                f"{guard}; {ex.money(target)} − {ex.money(sub)} = {ex.money(target - sub)}",
+                (f"Without protection the school would fall to {ex.money(sub)}.",),
+            )
         return Line("no adjustment", f"{ex.money(sub)} is at or above the protected amount {guard}")
 
 

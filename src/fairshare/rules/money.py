@@ -31,7 +31,7 @@ def to_cents(dollars: np.ndarray | float) -> np.ndarray:
     # + 0.5 for half away from zero; the 1e-6 cent absorbs representation noise (1.005 -> 100.4999…)
     x += 0.500001
     np.floor(x, out=x)
-    out = np.copysign(x, np.atleast_1d(d)).astype(np.int64)
+    out: np.ndarray = np.copysign(x, np.atleast_1d(d)).astype(np.int64)
     return out.reshape(d.shape)
 
 
@@ -75,15 +75,16 @@ def _extreme(rem: np.ndarray, among: np.ndarray, count: int, *, largest: bool, t
     if count < len(pool):
         kth = len(pool) - count if largest else count - 1
         threshold = np.partition(values, kth)[kth]
-        sure = pool[values > threshold] if largest else pool[values < threshold]
-        tied = pool[values == threshold]
+        sure: np.ndarray = pool[values > threshold] if largest else pool[values < threshold]
+        tied: np.ndarray = pool[values == threshold]
     else:
         return pool
     need = count - len(sure)
     if need <= 0:
         return sure
     order = sorted(tied.tolist(), key=tie_key, reverse=not largest)
-    return np.concatenate([sure, np.asarray(order[:need], dtype=np.int64)])
+    picked: np.ndarray = np.concatenate([sure, np.asarray(order[:need], dtype=np.int64)])
+    return picked
 
 
 def dollars_text(cents: int | np.integer) -> str:

@@ -93,9 +93,14 @@ class Plan:
         for pid, value in overrides.items():
             if pid not in params:
                 near = difflib.get_close_matches(pid, params, n=1)
-                raise FormulaError(Problem("unknown_id", f"no parameter {pid!r} to override",
-                                           file=self.formula.source,
-                                           hint=f"did you mean {near[0]!r}?" if near else "list parameters with `fairshare validate`"))
+                raise FormulaError(
+                    Problem(
+                        "unknown_id",
+                        f"no parameter {pid!r} to override",
+                        file=self.formula.source,
+                        hint=f"did you mean {near[0]!r}?" if near else "list parameters with `fairshare validate`",
+                    )
+                )
             params[pid] = ResolvedParam(**{**params[pid].__dict__, "value": float(value)})
         return Plan(**{**self.__dict__, "params": params})
 
@@ -123,15 +128,19 @@ class _Compiler:
             dates = sorted(p.values)
             in_force = [d for d in dates if d <= self.date]
             if not in_force:
-                self.add("not_in_force",
-                         f"parameter {pid} has no value in force on {self.date.isoformat()} "
-                         f"(values from: {', '.join(d.isoformat() for d in dates)})",
-                         ("parameters", *pid.split("."), "values"),
-                         hint="run with a later --date or add a value dated on or before the run date")
+                self.add(
+                    "not_in_force",
+                    f"parameter {pid} has no value in force on {self.date.isoformat()} "
+                    f"(values from: {', '.join(d.isoformat() for d in dates)})",
+                    ("parameters", *pid.split("."), "values"),
+                    hint="run with a later --date or add a value dated on or before the run date",
+                )
                 continue
             d = in_force[-1]
             dv = p.values[d]
-            out[pid] = ResolvedParam(pid, p.label, p.unit, float(dv.value), d, dv.reference, p.description, tuple(dates))
+            out[pid] = ResolvedParam(
+                pid, p.label, p.unit, float(dv.value), d, dv.reference, p.description, tuple(dates)
+            )
         return out
 
 
@@ -214,13 +223,21 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
 
     # ids are one namespace
     owners: dict[str, str] = {}
-    for group, ids in (("parameter", known_params), ("input", set(formula.inputs)),
-                       ("variable", set(formula.variables)), ("component", set(formula.components))):
+    for group, ids in (
+        ("parameter", known_params),
+        ("input", set(formula.inputs)),
+        ("variable", set(formula.variables)),
+        ("component", set(formula.components)),
+    ):
         for i in sorted(ids):
             if i in owners:
                 path: tuple[str | int, ...] = ((group + "s") if group != "input" else "inputs", i)
-                c.add("duplicate_id", f"{i!r} is both {_a(owners[i])} and {_a(group)}", path,
-                      hint="ids are one namespace; rename one of them")
+                c.add(
+                    "duplicate_id",
+                    f"{i!r} is both {_a(owners[i])} and {_a(group)}",
+                    path,
+                    hint="ids are one namespace; rename one of them",
+                )
             owners[i] = group
 
     comps: list[Kind] = []
@@ -232,8 +249,12 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
             role = roles.get(comp.role)
             if role is None:
                 near = difflib.get_close_matches(comp.role, formula.roles, n=1)
-                c.add("unknown_id", f"component {cid}: role {comp.role!r} is not defined under roles",
-                      ("components", cid, "role"), hint=f"did you mean {near[0]!r}?" if near else "add it under `roles:`")
+                c.add(
+                    "unknown_id",
+                    f"component {cid}: role {comp.role!r} is not defined under roles",
+                    ("components", cid, "role"),
+                    hint=f"did you mean {near[0]!r}?" if near else "add it under `roles:`",
+                )
             else:
                 exprs["salary"] = role.salary
                 if role.benefits_rate is not None:
@@ -245,14 +266,25 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
                 for k, ref in enumerate(comp.of):
                     if ref not in formula.components or ref == cid:
                         near = difflib.get_close_matches(ref, [x for x in formula.components if x != cid], n=1)
-                        c.add("unknown_id", f"component {cid}: `of` names {ref!r}, which is not another component",
-                              ("components", cid, "of", k), hint=f"did you mean {near[0]!r}?" if near else None)
+                        c.add(
+                            "unknown_id",
+                            f"component {cid}: `of` names {ref!r}, which is not another component",
+                            ("components", cid, "of", k),
+                            hint=f"did you mean {near[0]!r}?" if near else None,
+                        )
                     elif isinstance(formula.components[ref], s.ScaleToBudget):
-                        c.add("invalid_value", f"component {cid}: `of` cannot name a scale_to_budget component",
-                              ("components", cid, "of", k))
+                        c.add(
+                            "invalid_value",
+                            f"component {cid}: `of` cannot name a scale_to_budget component",
+                            ("components", cid, "of", k),
+                        )
                     elif not isinstance(comp, s.ScaleToBudget) and ref not in line_ids:
-                        c.add("invalid_value", f"component {cid}: a limit applies to lines above it, and {ref!r} "
-                              "comes later", ("components", cid, "of", k), hint="move the limit below the lines it limits")
+                        c.add(
+                            "invalid_value",
+                            f"component {cid}: a limit applies to lines above it, and {ref!r} comes later",
+                            ("components", cid, "of", k),
+                            hint="move the limit below the lines it limits",
+                        )
                 of = tuple(comp.of)
             else:
                 of = tuple(line_ids) if not isinstance(comp, s.ScaleToBudget) else ()
@@ -262,8 +294,12 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
                 c.add("invalid_value", "a formula may have one scale_to_budget component", ("components", cid, "kind"))
             if comp.solve not in known_params:
                 near = difflib.get_close_matches(comp.solve, known_params, n=1)
-                c.add("unknown_id", f"component {cid}: solve names {comp.solve!r}, which is not a parameter",
-                      ("components", cid, "solve"), hint=f"did you mean {near[0]!r}?" if near else None)
+                c.add(
+                    "unknown_id",
+                    f"component {cid}: solve names {comp.solve!r}, which is not a parameter",
+                    ("components", cid, "solve"),
+                    hint=f"did you mean {near[0]!r}?" if near else None,
+                )
             kind.options["solve"] = comp.solve
             scale = kind
         else:
@@ -278,31 +314,42 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
     for col, key in ((entity.id, "id"), (entity.name, "name"), (entity.prior_total, "prior_total")):
         if col is not None and col not in formula.inputs:
             near = difflib.get_close_matches(col, formula.inputs, n=1)
-            c.add("unknown_id", f"entity.{key} names {col!r}, which is not an input column", ("entity", key),
-                  hint=f"did you mean {near[0]!r}?" if near else "declare it under `inputs:`")
-    for iid, col in formula.inputs.items():
-        if col.part_of is not None and col.part_of not in formula.inputs:
-            c.add("unknown_id", f"inputs.{iid}.part_of names {col.part_of!r}, which is not an input column",
-                  ("inputs", iid, "part_of"))
+            c.add(
+                "unknown_id",
+                f"entity.{key} names {col!r}, which is not an input column",
+                ("entity", key),
+                hint=f"did you mean {near[0]!r}?" if near else "declare it under `inputs:`",
+            )
+    for iid, spec in formula.inputs.items():
+        if spec.part_of is not None and spec.part_of not in formula.inputs:
+            c.add(
+                "unknown_id",
+                f"inputs.{iid}.part_of names {spec.part_of!r}, which is not an input column",
+                ("inputs", iid, "part_of"),
+            )
 
     # every name must resolve; components may read components (their dollar amounts)
     readable = known_params | set(formula.inputs) | set(variables) | set(line_ids)
     all_exprs: list[CompiledExpr] = [v.expr for v in variables.values()]
-    for k in comps:
-        all_exprs.extend(k.all_exprs())
+    for kind in comps:
+        all_exprs.extend(kind.all_exprs())
     all_exprs.extend(x for x in (pupils, need) if x is not None)
-    for r in roles.values():
-        all_exprs.extend(x for x in (r.salary, r.benefits_rate) if x is not None)
+    for role_def in roles.values():
+        all_exprs.extend(x for x in (role_def.salary, role_def.benefits_rate) if x is not None)
     for ce in all_exprs:
         for name in sorted(ce.names - readable):
             near = difflib.get_close_matches(name, readable, n=1)
-            c.add("unknown_id", f"{'.'.join(map(str, ce.path))}: {name!r} is not a parameter, input, variable or component",
-                  ce.path, hint=f"did you mean {near[0]!r}?" if near else None)
+            c.add(
+                "unknown_id",
+                f"{'.'.join(map(str, ce.path))}: {name!r} is not a parameter, input, variable or component",
+                ce.path,
+                hint=f"did you mean {near[0]!r}?" if near else None,
+            )
 
     deps: dict[str, set[str]] = {vid: set(v.expr.names) for vid, v in variables.items()}
-    for k in comps:
-        if k.is_line:
-            deps[k.id] = k.names()
+    for kind in comps:
+        if kind.is_line:
+            deps[kind.id] = kind.names()
     _check_cycles(deps, formula, c)
     if c.problems:
         raise FormulaError(c.problems)
@@ -333,13 +380,17 @@ def _check_cycles(deps: dict[str, set[str]], formula: s.Formula, c: _Compiler) -
             if nxt not in deps:
                 continue
             if state.get(nxt) == 1:
-                cyc = [*stack[stack.index(nxt):], nxt]
+                cyc = [*stack[stack.index(nxt) :], nxt]
                 key = frozenset(cyc)
                 if key not in reported:
                     reported.add(key)
                     section = "variables" if nxt in formula.variables else "components"
-                    c.add("cycle", f"circular definition: {' -> '.join(cyc)}", (section, nxt),
-                          hint="one of these must be computed without the others")
+                    c.add(
+                        "cycle",
+                        f"circular definition: {' -> '.join(cyc)}",
+                        (section, nxt),
+                        hint="one of these must be computed without the others",
+                    )
             elif nxt not in state:
                 visit(nxt)
         stack.pop()

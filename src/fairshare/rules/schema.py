@@ -89,7 +89,8 @@ def _check_unit(v: str) -> str:
     if v not in UNITS:
         near = difflib.get_close_matches(v, UNITS, n=1)
         raise ValueError(
-            f"unknown unit {v!r}" + (f"; did you mean {near[0]!r}?" if near else "")
+            f"unknown unit {v!r}"
+            + (f"; did you mean {near[0]!r}?" if near else "")
             + f" (units: {', '.join(sorted(UNITS))})"
         )
     return v
@@ -314,6 +315,12 @@ class ScaleToBudget(_Component):
     budget: ExprField
     of: list[str] | None = None
 
+    @model_validator(mode="after")
+    def _no_condition(self) -> ScaleToBudget:
+        if self.when is not None:
+            raise ValueError("scale_to_budget does not take `when`; choose the lines it fits with `of`")
+        return self
+
 
 ComponentModel = PerPupil | Weight | Fixed | Positions | Supplement | Pot | Cap | Floor | HoldHarmless | ScaleToBudget
 
@@ -362,8 +369,9 @@ class Formula(_Strict):
 _TOP_KEYS = {"formula", "label", "description", "entity", "parameters", "inputs", "variables", "roles", "components"}
 
 
-def _problems_from_validation(exc: ValidationError, prefix: tuple[str | int, ...], model: type[BaseModel],
-                              file: str, marks: Marks) -> list[Problem]:
+def _problems_from_validation(
+    exc: ValidationError, prefix: tuple[str | int, ...], model: type[BaseModel], file: str, marks: Marks
+) -> list[Problem]:
     out: list[Problem] = []
     for err in exc.errors():
         loc = tuple(prefix) + tuple(err["loc"])
@@ -375,15 +383,31 @@ def _problems_from_validation(exc: ValidationError, prefix: tuple[str | int, ...
             key = str(err["loc"][-1])
             fields = _fields_at(model, err["loc"][:-1])
             near = difflib.get_close_matches(key, fields, n=1)
-            out.append(Problem("unknown_key", f"unknown key {key!r} at {where}", file=file, line=line, col=col,
-                               hint=(f"did you mean {near[0]!r}?" if near else f"allowed keys: {', '.join(sorted(fields))}")))
+            out.append(
+                Problem(
+                    "unknown_key",
+                    f"unknown key {key!r} at {where}",
+                    file=file,
+                    line=line,
+                    col=col,
+                    hint=(f"did you mean {near[0]!r}?" if near else f"allowed keys: {', '.join(sorted(fields))}"),
+                )
+            )
         elif etype == "missing":
             out.append(Problem("missing_key", f"missing required key {where}", file=file, line=line, col=col))
         else:
             msg = str(err["msg"]).removeprefix("Value error, ")
             code = "unknown_unit" if msg.startswith("unknown unit") else "invalid_value"
-            out.append(Problem(code, f"{where}: {msg}", file=file, line=line, col=col,
-                               value=err.get("input") if not isinstance(err.get("input"), (dict, list)) else None))
+            out.append(
+                Problem(
+                    code,
+                    f"{where}: {msg}",
+                    file=file,
+                    line=line,
+                    col=col,
+                    value=err.get("input") if not isinstance(err.get("input"), (dict, list)) else None,
+                )
+            )
     return out
 
 
@@ -417,8 +441,15 @@ def _flatten_parameters(tree: Any, file: str, marks: Marks, problems: list[Probl
     def walk(node: Any, path: tuple[str, ...]) -> None:
         line, col = nearest_mark(marks, ("parameters", *path))
         if not isinstance(node, dict):
-            problems.append(Problem("invalid_value", f"parameters.{'.'.join(path)} must be a mapping (a group or a parameter)",
-                                    file=file, line=line, col=col))
+            problems.append(
+                Problem(
+                    "invalid_value",
+                    f"parameters.{'.'.join(path)} must be a mapping (a group or a parameter)",
+                    file=file,
+                    line=line,
+                    col=col,
+                )
+            )
             return
         if "values" in node or "unit" in node or "label" in node:
             try:
@@ -427,13 +458,27 @@ def _flatten_parameters(tree: Any, file: str, marks: Marks, problems: list[Probl
                 problems.extend(_problems_from_validation(exc, ("parameters", *path), Parameter, file, marks))
             return
         if not node:
-            problems.append(Problem("invalid_value", f"parameter group {'.'.join(path) or 'parameters'} is empty",
-                                    file=file, line=line, col=col))
+            problems.append(
+                Problem(
+                    "invalid_value",
+                    f"parameter group {'.'.join(path) or 'parameters'} is empty",
+                    file=file,
+                    line=line,
+                    col=col,
+                )
+            )
         for key, child in node.items():
             if not key.isidentifier():
                 kl, kc = nearest_mark(marks, ("parameters", *path, key))
-                problems.append(Problem("invalid_value", f"parameter name {key!r} must be a plain identifier (letters, digits, _)",
-                                        file=file, line=kl, col=kc))
+                problems.append(
+                    Problem(
+                        "invalid_value",
+                        f"parameter name {key!r} must be a plain identifier (letters, digits, _)",
+                        file=file,
+                        line=kl,
+                        col=kc,
+                    )
+                )
                 continue
             walk(child, (*path, key))
 
@@ -453,34 +498,60 @@ def _build(data: Any, file: str, text: str, marks: Marks) -> Formula:
         if key not in _TOP_KEYS:
             line, col = key_mark(marks, (key,))
             near = difflib.get_close_matches(key, _TOP_KEYS, n=1)
-            problems.append(Problem("unknown_key", f"unknown top-level key {key!r}", file=file, line=line, col=col,
-                                    hint=f"did you mean {near[0]!r}?" if near else f"allowed: {', '.join(sorted(_TOP_KEYS))}"))
+            problems.append(
+                Problem(
+                    "unknown_key",
+                    f"unknown top-level key {key!r}",
+                    file=file,
+                    line=line,
+                    col=col,
+                    hint=f"did you mean {near[0]!r}?" if near else f"allowed: {', '.join(sorted(_TOP_KEYS))}",
+                )
+            )
     params = _flatten_parameters(data.get("parameters", {}), file, marks, problems)
     components: dict[str, Any] = {}
     raw_components = data.get("components")
     if not isinstance(raw_components, dict) or not raw_components:
         line, col = nearest_mark(marks, ("components",))
-        problems.append(Problem("missing_key" if raw_components is None else "invalid_value",
-                                "components must be a non-empty mapping of id -> component",
-                                file=file, line=line, col=col))
+        problems.append(
+            Problem(
+                "missing_key" if raw_components is None else "invalid_value",
+                "components must be a non-empty mapping of id -> component",
+                file=file,
+                line=line,
+                col=col,
+            )
+        )
         raw_components = {}
     for cid, body in raw_components.items():
         line, col = nearest_mark(marks, ("components", cid))
         if not cid.isidentifier():
-            problems.append(Problem("invalid_value", f"component id {cid!r} must be a plain identifier", file=file, line=line, col=col))
+            problems.append(
+                Problem(
+                    "invalid_value", f"component id {cid!r} must be a plain identifier", file=file, line=line, col=col
+                )
+            )
             continue
         if not isinstance(body, dict):
-            problems.append(Problem("invalid_value", f"component {cid} must be a mapping", file=file, line=line, col=col))
+            problems.append(
+                Problem("invalid_value", f"component {cid} must be a mapping", file=file, line=line, col=col)
+            )
             continue
         kind = body.get("kind")
         model = COMPONENT_KINDS.get(str(kind))
         if model is None:
             kl, kc = nearest_mark(marks, ("components", cid, "kind"))
             near = difflib.get_close_matches(str(kind), COMPONENT_KINDS, n=1)
-            problems.append(Problem("missing_key" if kind is None else "invalid_value",
-                                    f"component {cid}: kind {kind!r} is not a component kind",
-                                    file=file, line=kl, col=kc,
-                                    hint=(f"did you mean {near[0]!r}? " if near else "") + f"kinds: {', '.join(COMPONENT_KINDS)}"))
+            problems.append(
+                Problem(
+                    "missing_key" if kind is None else "invalid_value",
+                    f"component {cid}: kind {kind!r} is not a component kind",
+                    file=file,
+                    line=kl,
+                    col=kc,
+                    hint=(f"did you mean {near[0]!r}? " if near else "") + f"kinds: {', '.join(COMPONENT_KINDS)}",
+                )
+            )
             continue
         try:
             components[cid] = model.model_validate(body)

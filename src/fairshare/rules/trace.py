@@ -182,8 +182,15 @@ def _reads(run: Run, names: set[str], i: int) -> tuple[list[ParamRead], list[Inp
             p = plan.params[name]
             solved = name in run.solved
             params[name] = ParamRead(
-                p.id, p.label, p.unit, float(env.params[name]), p.effective.isoformat(),
-                p.reference.model_dump(exclude_none=True), p.reference.cite(), solved, p.value if solved else None,
+                p.id,
+                p.label,
+                p.unit,
+                float(env.params[name]),
+                p.effective.isoformat(),
+                p.reference.model_dump(exclude_none=True),
+                p.reference.cite(),
+                solved,
+                p.value if solved else None,
             )
         elif name in plan.variables:
             v = plan.variables[name]
@@ -195,8 +202,9 @@ def _reads(run: Run, names: set[str], i: int) -> tuple[list[ParamRead], list[Inp
             value = env.at(name, i)
             if isinstance(value, float) and np.isnan(value):
                 value = None
-            inputs[name] = InputRead(name, col.label, col.unit, value, "input", None,
-                                     bool(mask[i]) if mask is not None else False)
+            inputs[name] = InputRead(
+                name, col.label, col.unit, value, "input", None, bool(mask[i]) if mask is not None else False
+            )
     return list(params.values()), list(inputs.values())
 
 
@@ -217,20 +225,31 @@ def trace_entity(run: Run, i: int) -> EntityTrace:
             symbolic, numeric, notes = line.symbolic, line.numeric, list(line.notes)
         elif comp.is_pot and bool(np.asarray(aux["when"])[i]):
             driver = comp.exprs["driver"]
-            symbolic, numeric, notes = "not eligible", f"{ex.name(driver)} is {ex.show(driver, i)}, so there is no share", []
+            symbolic, numeric, notes = (
+                "not eligible",
+                f"{ex.name(driver)} is {ex.show(driver, i)}, so there is no share",
+                [],
+            )
         else:
             symbolic, numeric, notes = "not eligible", f"the condition {condition} does not hold", []
         exact = int(to_cents(run.amounts[i, j]))
         if cents != exact:
-            notes.append(f"Rounded to ${cents / 100:,.2f} (exact share ${run.amounts[i, j]:,.4f}) so the fixed total adds up to the cent.")
+            notes.append(
+                f"Rounded to ${cents / 100:,.2f} (exact share ${run.amounts[i, j]:,.4f}) "
+                "so the fixed total adds up to the cent."
+            )
         for p in params:
             if p.solved:
-                notes.append(f"{p.label} is solved so the total equals the budget: ${p.value:,.4f} "
-                             f"(planning value ${p.planned:,.2f}).")
+                notes.append(
+                    f"{p.label} is solved so the total equals the budget: ${p.value:,.4f} "
+                    f"(planning value ${p.planned:,.2f})."
+                )
         for r in inputs:
             if r.default_used:
                 notes.append(f"{r.label} was blank or absent; the contract default {r.value!r} was used.")
-        policy = comp.policy or "; ".join(dict.fromkeys(p.citation for p in params if not p.solved)) or plan.formula.label
+        policy = (
+            comp.policy or "; ".join(dict.fromkeys(p.citation for p in params if not p.solved)) or plan.formula.label
+        )
         role = comp.options.get("role")
         fte = unit_cost = None
         locked = None
@@ -238,10 +257,27 @@ def trace_entity(run: Run, i: int) -> EntityTrace:
             fte = float(np.asarray(aux["fte"])[i])
             unit_cost = float(np.asarray(aux["unit_cost"])[i])
             locked = plan.roles[role].locked
-        lines.append(LineTrace(
-            comp.id, comp.label, comp.kind, cents, eligible, condition, symbolic, numeric, tuple(notes), policy,
-            tuple(params), tuple(inputs), role, plan.roles[role].label if role else None, fte, unit_cost, locked,
-        ))
+        lines.append(
+            LineTrace(
+                comp.id,
+                comp.label,
+                comp.kind,
+                cents,
+                eligible,
+                condition,
+                symbolic,
+                numeric,
+                tuple(notes),
+                policy,
+                tuple(params),
+                tuple(inputs),
+                role,
+                plan.roles[role].label if role else None,
+                fte,
+                unit_cost,
+                locked,
+            )
+        )
     total = int(run.total_cents[i])
     pupils = float(run.pupils[i])
     pp = int(run.per_pupil_cents[i])
@@ -251,12 +287,30 @@ def trace_entity(run: Run, i: int) -> EntityTrace:
         pv = float(np.asarray(table.columns[prior_col], dtype=float)[i])
         prior_cents = None if np.isnan(pv) else int(to_cents(pv))
     solved = tuple(
-        ParamRead(pid, plan.params[pid].label, plan.params[pid].unit, v, plan.params[pid].effective.isoformat(),
-                  plan.params[pid].reference.model_dump(exclude_none=True), plan.params[pid].reference.cite(), True,
-                  plan.params[pid].value)
+        ParamRead(
+            pid,
+            plan.params[pid].label,
+            plan.params[pid].unit,
+            v,
+            plan.params[pid].effective.isoformat(),
+            plan.params[pid].reference.model_dump(exclude_none=True),
+            plan.params[pid].reference.cite(),
+            True,
+            plan.params[pid].value,
+        )
         for pid, v in run.solved.items()
     )
     return EntityTrace(
-        str(table.ids[i]), str(table.names[i]), plan.id, plan.formula.label, plan.hash, plan.date.isoformat(),
-        tuple(lines), total, pupils, pp if pp >= 0 else None, prior_cents, solved,
+        str(table.ids[i]),
+        str(table.names[i]),
+        plan.id,
+        plan.formula.label,
+        plan.hash,
+        plan.date.isoformat(),
+        tuple(lines),
+        total,
+        pupils,
+        pp if pp >= 0 else None,
+        prior_cents,
+        solved,
     )

@@ -55,5 +55,5 @@ def format_value(value: float, unit: str) -> str:
     if unit in ("fte",):
         return f"{value:,.2f} FTE"
     if value == round(value) and abs(value) < 1e15:
-        return f"{int(round(value)):,}"
+        return f"{round(value):,}"
     return f"{value:,.4g}"

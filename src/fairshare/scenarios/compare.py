@@ -41,28 +41,32 @@ class Comparison:
             "entities_compared": both.height,
             "only_in_a": self.entities.filter(~pl.col("in_b"))["entity_id"].to_list(),
             "only_in_b": self.entities.filter(~pl.col("in_a"))["entity_id"].to_list(),
-            "winners": int(len(gains)),
-            "losers": int(len(losses)),
+            "winners": len(gains),
+            "losers": len(losses),
             "unchanged": int(both.height - len(gains) - len(losses)),
             "total_a": dollars_text(int(both["total_a"].sum())),
             "total_b": dollars_text(int(both["total_b"].sum())),
             "gained": dollars_text(int(gains.sum())),
             "lost": dollars_text(int(losses.sum())),
-            "largest_gain": None if not len(gains) else {
-                "entity_id": row_max["entity_id"][0], "change": dollars_text(int(row_max["change"][0]))},
-            "largest_loss": None if not len(losses) else {
-                "entity_id": row_min["entity_id"][0], "change": dollars_text(int(row_min["change"][0]))},
+            "largest_gain": None
+            if not len(gains)
+            else {"entity_id": row_max["entity_id"][0], "change": dollars_text(int(row_max["change"][0]))},
+            "largest_loss": None
+            if not len(losses)
+            else {"entity_id": row_min["entity_id"][0], "change": dollars_text(int(row_min["change"][0]))},
         }
 
 
 def _frame(run: Run, suffix: str) -> pl.DataFrame:
-    return pl.DataFrame({
-        "entity_id": run.table.ids.astype(str),
-        f"name_{suffix}": run.table.names.astype(str),
-        f"pupils_{suffix}": run.pupils.astype(float),
-        f"total_{suffix}": run.total_cents,
-        f"per_pupil_{suffix}": run.per_pupil_cents,
-    }).with_columns(  # -1 marks "no pupils": make it missing, never a number
+    return pl.DataFrame(
+        {
+            "entity_id": run.table.ids.astype(str),
+            f"name_{suffix}": run.table.names.astype(str),
+            f"pupils_{suffix}": run.pupils.astype(float),
+            f"total_{suffix}": run.total_cents,
+            f"per_pupil_{suffix}": run.per_pupil_cents,
+        }
+    ).with_columns(  # -1 marks "no pupils": make it missing, never a number
         pl.when(pl.col(f"per_pupil_{suffix}") >= 0).then(pl.col(f"per_pupil_{suffix}")).alias(f"per_pupil_{suffix}")
     )
 
@@ -71,25 +75,49 @@ def compare_runs(a: Run, b: Run, label_a: str = "A", label_b: str = "B") -> Comp
     fa = _frame(a, "a").with_columns(pl.lit(True).alias("in_a"))
     fb = _frame(b, "b").with_columns(pl.lit(True).alias("in_b"))
     joined = fa.join(fb, on="entity_id", how="full", coalesce=True, maintain_order="left_right")
-    joined = joined.with_columns(
-        pl.col("in_a").fill_null(False), pl.col("in_b").fill_null(False),
-        pl.coalesce("name_a", "name_b").alias("name"),
-    ).with_columns(
-        pl.when(pl.col("in_a") & pl.col("in_b")).then(pl.col("total_b") - pl.col("total_a")).alias("change"),
-        (pl.col("per_pupil_b") - pl.col("per_pupil_a")).alias("per_pupil_change"),
-    ).with_columns(
-        pl.when(pl.col("total_a") != 0).then(pl.col("change") / pl.col("total_a") * 100).alias("change_pct"),
+    joined = (
+        joined.with_columns(
+            pl.col("in_a").fill_null(False),
+            pl.col("in_b").fill_null(False),
+            pl.coalesce("name_a", "name_b").alias("name"),
+        )
+        .with_columns(
+            pl.when(pl.col("in_a") & pl.col("in_b")).then(pl.col("total_b") - pl.col("total_a")).alias("change"),
+            (pl.col("per_pupil_b") - pl.col("per_pupil_a")).alias("per_pupil_change"),
+        )
+        .with_columns(
+            pl.when(pl.col("total_a") != 0).then(pl.col("change") / pl.col("total_a") * 100).alias("change_pct"),
+        )
     )
-    ids = sorted(set(a.line_ids) | set(b.line_ids), key=lambda c: (
-        a.line_ids.index(c) if c in a.line_ids else len(a.line_ids) + b.line_ids.index(c)))
+    ids = sorted(
+        set(a.line_ids) | set(b.line_ids),
+        key=lambda c: a.line_ids.index(c) if c in a.line_ids else len(a.line_ids) + b.line_ids.index(c),
+    )
     rows = []
     for cid in ids:
         ta = int(a.column(cid).sum()) if cid in a.line_ids else 0
         tb = int(b.column(cid).sum()) if cid in b.line_ids else 0
-        rows.append({"component": cid, "in_a": cid in a.line_ids, "in_b": cid in b.line_ids,
-                     "total_a": ta, "total_b": tb, "change": tb - ta})
-    comps = pl.DataFrame(rows, schema={"component": pl.String, "in_a": pl.Boolean, "in_b": pl.Boolean,
-                                       "total_a": pl.Int64, "total_b": pl.Int64, "change": pl.Int64})
+        rows.append(
+            {
+                "component": cid,
+                "in_a": cid in a.line_ids,
+                "in_b": cid in b.line_ids,
+                "total_a": ta,
+                "total_b": tb,
+                "change": tb - ta,
+            }
+        )
+    comps = pl.DataFrame(
+        rows,
+        schema={
+            "component": pl.String,
+            "in_a": pl.Boolean,
+            "in_b": pl.Boolean,
+            "total_a": pl.Int64,
+            "total_b": pl.Int64,
+            "change": pl.Int64,
+        },
+    )
     return Comparison(joined, comps, label_a, label_b)
 
 
@@ -98,7 +126,10 @@ def write_comparison(cmp: Comparison, out_dir: Path) -> list[Path]:
     e = cmp.entities
     money = ["total_a", "total_b", "change", "per_pupil_a", "per_pupil_b", "per_pupil_change"]
     ent = e.select(
-        "entity_id", "name", "in_a", "in_b",
+        "entity_id",
+        "name",
+        "in_a",
+        "in_b",
         *[cents_text(pl.col(c)).alias(c) for c in money],
         pl.col("change_pct").round(2),
     )
