@@ -27,6 +27,12 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands that write a problems file without --out write it to the working directory."""
+    monkeypatch.chdir(tmp_path)
+
+
 def invoke(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args))
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
@@ -92,6 +98,9 @@ def test_not_in_force_date_is_a_clear_error() -> None:
     code, out = invoke("validate", FORMULA, "--date", "2020-01-01")
     assert code == 1
     assert "not_in_force" in out and "district-sbb.yaml:" in out
+    # every parameter is out of force: more than the 20 printed, so all are in the named file
+    assert "every problem is listed in fairshare-problems.csv" in out
+    assert len(pl.read_csv("fairshare-problems.csv")) == 33
 
 
 def test_bad_date_option() -> None:

@@ -66,9 +66,10 @@ def _percentile(x: Value) -> np.ndarray:
 
 
 def _round_half_away(x: Value, digits: Value = 0) -> Value:
+    """Half away from zero, with the same guard against representation noise as money (1.005 -> 1.01)."""
     f = 10.0 ** float(digits)
     a = np.asarray(x, dtype=float) * f
-    return np.sign(a) * np.floor(np.abs(a) + 0.5) / f
+    return np.sign(a) * np.floor(np.abs(a) + 0.500001) / f
 
 
 def _ramp(x: Value, lo: Value, hi: Value) -> Value:
@@ -94,6 +95,11 @@ def _reduce(fn: Callable[..., Any]) -> Callable[..., Any]:
         return out
 
     return inner
+
+
+def _mean(x: Value) -> Value:
+    a = np.asarray(x, dtype=float)
+    return float(np.mean(a)) if a.size else np.nan
 
 
 def _is_missing(x: Value) -> Value:
@@ -137,7 +143,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     ),
     "percentile": FunctionSpec(_percentile, 1, 1, "percentile(x): % of entities with a value <= this one"),
     "total": FunctionSpec(lambda x: np.sum(np.asarray(x, dtype=float)), 1, 1, "total(x): sum over all entities"),
-    "mean": FunctionSpec(lambda x: np.mean(np.asarray(x, dtype=float)), 1, 1, "mean(x): mean over all entities"),
+    "mean": FunctionSpec(_mean, 1, 1, "mean(x): mean over all entities (missing on an empty table)"),
     "is_missing": FunctionSpec(_is_missing, 1, 1, "is_missing(x): true where an optional input is blank"),
     "coalesce": FunctionSpec(_coalesce, 2, 2, "coalesce(x, default): x, or default where x is missing"),
 }
@@ -326,6 +332,36 @@ class Compare(Expr):
                 left = right
             return out
 
+        top = self._top_k(run)
+        return top if top is not None else run
+
+    def _top_k(self, general: Fn) -> Fn | None:
+        """``rank(x) <= k`` (or ``< k``) without sorting: under competition ranking an entity's rank
+        is at most k exactly when its value reaches the k-th best value (one partition, O(n))."""
+        left = self.operands[0]
+        if len(self.ops) != 1 or self.ops[0][0] not in ("<=", "<") or not isinstance(left, Call):
+            return None
+        if left.func != "rank" or len(left.args) != 1:
+            return None
+        x_f, k_f = left.args[0].compile(), self.operands[1].compile()
+        desc_f = dict((k, a.compile()) for k, a in left.kwargs).get("descending")
+        strict = self.ops[0][0] == "<"
+
+        def run(env: Env) -> Value:
+            k = k_f(env)
+            x = np.asarray(x_f(env), dtype=float)
+            if np.ndim(k) or x.ndim != 1 or np.isnan(x).any():
+                return general(env)
+            kk = int(np.ceil(float(k)) - 1) if strict else int(np.floor(float(k)))
+            n = len(x)
+            if kk < 1:
+                return np.zeros(n, dtype=bool)
+            if kk >= n:
+                return np.ones(n, dtype=bool)
+            if desc_f is not None and bool(np.all(desc_f(env))):
+                return x >= np.partition(x, n - kk)[n - kk]
+            return x <= np.partition(x, kk - 1)[kk - 1]
+
         return run
 
     def text(self) -> str:
@@ -417,7 +453,8 @@ def _const_value(node: ast.AST) -> float | str | bool | None:
 
 
 def _convert(node: ast.AST) -> Expr:
-    off = getattr(node, "col_offset", None)
+    col = getattr(node, "col_offset", None)
+    off = None if col is None else col + 1  # 1-based, like SyntaxError.offset
     if isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, bool):

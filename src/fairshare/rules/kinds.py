@@ -295,11 +295,12 @@ class Positions(Kind):
 
     def compute(self, env: Env, n: int) -> Computed:
         fte, raw = self.fte(env, n)
-        salary = _col(self.exprs["salary"](env), n)
-        benefits = _col(self.exprs["benefits_rate"](env), n) if "benefits_rate" in self.exprs else np.zeros(n)
-        unit_cost = salary * (1.0 + benefits)
+        salary = np.asarray(self.exprs["salary"](env), dtype=float)
+        benefits = np.asarray(self.exprs["benefits_rate"](env), dtype=float) if "benefits_rate" in self.exprs else 0.0
+        unit_cost = np.broadcast_to(salary * (1.0 + benefits), (n,))
         m = _mask(env, self.when, n, self.id)
-        fte = np.where(m, fte, 0.0)
+        if self.when is not None:
+            fte = np.where(m, fte, 0.0)
         aux = {"eligible": m, "fte": fte, "unit_cost": unit_cost}
         if raw is not None:
             aux["raw_fte"] = raw

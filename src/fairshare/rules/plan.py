@@ -111,14 +111,17 @@ class _Compiler:
         self.date = date
         self.problems: list[Problem] = []
 
-    def add(self, code: str, message: str, path: tuple[str | int, ...], hint: str | None = None) -> None:
-        self.problems.append(Problem(code, message, hint=hint, **self.f.where(*path)))
+    def add(self, code: str, message: str, path: tuple[str | int, ...], hint: str | None = None,
+            at_key: bool = False) -> None:
+        where = self.f.key_where(*path) if at_key else self.f.where(*path)
+        self.problems.append(Problem(code, message, hint=hint, **where))
 
     def expr(self, source: Any, path: tuple[str | int, ...]) -> CompiledExpr | None:
         try:
             e = parse_expr(source)
         except ExprSyntaxError as exc:
-            self.add(exc.code, f"{'.'.join(map(str, path))}: {exc.message}", path)
+            where = self.f.expr_where(path, exc.offset) if isinstance(source, str) else self.f.where(*path)
+            self.problems.append(Problem(exc.code, f"{'.'.join(map(str, path))}: {exc.message}", **where))
             return None
         return CompiledExpr(str(source), e, e.compile(), frozenset(e.names()), path)
 
@@ -237,6 +240,7 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
                     f"{i!r} is both {_a(owners[i])} and {_a(group)}",
                     path,
                     hint="ids are one namespace; rename one of them",
+                    at_key=True,
                 )
             owners[i] = group
 
@@ -390,6 +394,7 @@ def _check_cycles(deps: dict[str, set[str]], formula: s.Formula, c: _Compiler) -
                         f"circular definition: {' -> '.join(cyc)}",
                         (section, nxt),
                         hint="one of these must be computed without the others",
+                        at_key=True,
                     )
             elif nxt not in state:
                 visit(nxt)

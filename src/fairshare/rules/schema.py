@@ -365,6 +365,21 @@ class Formula(_Strict):
         line, col = self.mark(*path)
         return {"file": self.source, "line": line, "col": col}
 
+    def key_where(self, *path: str | int) -> dict[str, Any]:
+        """Where the key of ``path`` is written: for problems about an entry as a whole."""
+        line, col = key_mark(self.marks, tuple(path))
+        return {"file": self.source, "line": line, "col": col}
+
+    def expr_where(self, path: tuple[str | int, ...], offset: int | None) -> dict[str, Any]:
+        """The position of character ``offset`` (1-based) of the expression written at ``path``."""
+        line, col = self.mark(*path)
+        if offset is None or line is None or col is None:
+            return {"file": self.source, "line": line, "col": col}
+        lines = self.text.splitlines()
+        if 0 < line <= len(lines) and col - 1 < len(lines[line - 1]) and lines[line - 1][col - 1] in "'\"":
+            col += 1  # a quoted scalar: the expression starts after the quote
+        return {"file": self.source, "line": line, "col": col + max(offset, 1) - 1}
+
 
 _TOP_KEYS = {"formula", "label", "description", "entity", "parameters", "inputs", "variables", "roles", "components"}
 
@@ -394,6 +409,7 @@ def _problems_from_validation(
                 )
             )
         elif etype == "missing":
+            line, col = key_mark(marks, loc[:-1])  # the entry that lacks the key
             out.append(Problem("missing_key", f"missing required key {where}", file=file, line=line, col=col))
         else:
             msg = str(err["msg"]).removeprefix("Value error, ")
