@@ -13,8 +13,9 @@ extrapolated linearly (and the table says so). Engine and baseline must agree to
 100,000 schools.
 
 The demo formula's appropriation ($190M) is sized for its 40-school district; for n schools the
-benchmark sets it to the formula's own total at the planning base amount (rounded to $1,000), so
-the solved base stays near its planning value and the fit does the same work at every size.
+benchmark sets it to 99 % of the formula's own total at the planning base amount (rounded to
+$1,000) — a deficit year — so the solver must move the base and the hold-harmless line binds
+for some schools, and the fit does comparable work at every size.
 """
 
 from __future__ import annotations
@@ -118,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         table, df = build_table(n)
         print(f"\n{n:,} schools generated and tabled in {time.perf_counter() - t0:.1f} s (not timed)")
-        budget = round(int(evaluate(no_fit, table).total_cents.sum()) / 100, -3)
+        budget = round(0.99 * int(evaluate(no_fit, table).total_cents.sum()) / 100, -3)
         plan = with_fit.with_params({"budget.appropriation": budget})
-        print(f"  appropriation set to ${budget:,.0f} (the formula's total at the planning base)")
+        print(f"  appropriation set to ${budget:,.0f} (99 % of the formula's total at the planning base)")
         evaluate(plan, table)  # warm-up
         ms_fit, run = timed(lambda plan=plan, table=table: evaluate(plan, table), args.repeats)
         ms_nofit, _ = timed(lambda table=table: evaluate(no_fit, table), args.repeats)

@@ -177,8 +177,8 @@ class PerPupil(Kind):
         for lab, count, rate in bands:
             c, r = float(ex.value(count, i)), float(ex.value(rate, i))
             prefix = f"{lab}: " if lab else ""
-            sym.append(f"{prefix}{ex.name(count)} × {ex.name(rate)}")
-            if c != 0 or len(bands) == 1:
+            if c != 0 or len(bands) == 1:  # bands without pupils are left out of the explanation
+                sym.append(f"{prefix}{ex.name(count)} × {ex.name(rate)}")
                 num.append(f"{prefix}{ex.show(count, i, 'pupils')} × {ex.money(r)} = {ex.money(c * r)}")
         return Line(" + ".join(sym), "; ".join(num) or "no pupils in any band")
 
