@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairshare.rules.solve import solve_increasing
+
 #: the demo formula's lines, in its order
 LINES = [
     "starter",
@@ -142,36 +144,8 @@ def largest_remainder(exact: np.ndarray, total: int, *keys: np.ndarray) -> np.nd
 
 
 def _solve(total: Callable[[float], float], start: float, budget: float) -> float:
-    """Secant steps from the planning value, kept inside a bracket (the engine's method)."""
-    tol = max(1e-11 * abs(budget), 1e-4)
-    lo, flo, hi, fhi = 0.0, -math.inf, math.inf, math.inf
-    prev = (start, total(start))
-    cur = (start * 1.001, total(start * 1.001))
-    for q, fq in (prev, cur):
-        if fq < budget:
-            lo, flo = max(lo, q), fq
-        else:
-            hi, fhi = min(hi, q), fq
-    p, fp = cur
-    for _ in range(200):
-        if abs(fp - budget) <= tol or (math.isfinite(hi) and hi - lo <= 1e-13 * max(1.0, abs(hi))):
-            break
-        (q0, g0), (q1, g1) = prev, cur
-        p = q1 + (budget - g1) * (q1 - q0) / (g1 - g0) if g1 != g0 else math.nan
-        if not lo < p < hi:
-            if math.isfinite(hi) and math.isfinite(flo):
-                p = lo + (budget - flo) * (hi - lo) / (fhi - flo)
-            if not lo < p < hi:
-                p = (lo + hi) / 2 if math.isfinite(hi) else 2 * max(lo, q1)
-        fp = total(p)
-        if fp < budget:
-            lo, flo = p, fp
-        else:
-            hi, fhi = p, fp
-        prev, cur = cur, (p, fp)
-    if abs(fp - budget) > tol:
-        raise ValueError(f"the base cannot reach the budget {budget:,.2f}")
-    return p
+    """The engine's numeric method (a scalar function, shared so both sides solve alike)."""
+    return solve_increasing(total, budget, start).value
 
 
 def evaluate_pandas(df: pd.DataFrame, params: dict[str, float], fit: bool = True) -> dict[str, Any]:

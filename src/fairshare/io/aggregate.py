@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from fairshare.errors import InputError, Problem, ProblemList
-from fairshare.io.contract import BOOLEAN_WORDS, duplicate_rows, first_code, parse_boolean
+from fairshare.io.contract import BOOLEAN_WORDS, check_duplicates, first_code, parse_boolean
 from fairshare.io.read import RawTable, read_raw
 
 __all__ = ["GRADE_COLUMNS", "AggregateResult", "aggregate_students", "write_table"]
@@ -139,17 +139,7 @@ def _check_schools(problems: ProblemList, sch: RawTable, school: str) -> None:
             rule="required",
             hint="fill in the school id or delete the row",
         )
-    for i, first, value in duplicate_rows(sch.frame, school).iter_rows():
-        problems.add(
-            "duplicate_entity",
-            f"school id {value!r} already appears in row {sch.rows[first]}",
-            file=sch.path,
-            row=int(sch.rows[i]),
-            column=school,
-            value=value,
-            rule="one row per school",
-            hint="each school must appear once; remove or merge this row",
-        )
+    check_duplicates(problems, sch, school, "school")
 
 
 def _check_students(
@@ -208,17 +198,7 @@ def _check_students(
                 rule=("required; " + rule) if code == "missing_value" and col != student else rule,
                 hint=hint,
             )
-    for i, first, value in duplicate_rows(stu.frame, student).iter_rows():
-        problems.add(
-            "duplicate_student",
-            f"student id {value!r} already appears in row {stu.rows[first]}",
-            file=stu.path,
-            row=int(stu.rows[i]),
-            column=student,
-            value=value,
-            rule="one row per student",
-            hint="each student is counted once; remove the repeated row",
-        )
+    check_duplicates(problems, stu, student, "student", code="duplicate_student")
     return stu.frame.select(
         pl.col(school).alias("__fs_school"),
         grade_key.alias("__fs_grade"),

@@ -85,7 +85,7 @@ def validate_frame(raw: RawTable, formula: Formula) -> EntityTable:
     _check_part_of(problems, raw, specs, checked, present)
     id_col = formula.entity.id
     if id_col in frame.columns:
-        _check_duplicates(problems, raw, id_col, formula.entity.kind)
+        check_duplicates(problems, raw, id_col, formula.entity.kind)
     if problems:
         order = {c: i for i, c in enumerate(specs)}
         problems.problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", len(order))))
@@ -346,18 +346,20 @@ def _check_part_of(
             )
 
 
-def _check_duplicates(problems: ProblemList, raw: RawTable, col: str, kind: str) -> None:
+def check_duplicates(
+    problems: ProblemList, raw: RawTable, col: str, kind: str, code: str = "duplicate_entity"
+) -> None:
     """Every repeat of an id after its first row is a problem naming that first row."""
     for i, first, value in duplicate_rows(raw.frame, col).iter_rows():
         problems.add(
-            "duplicate_entity",
+            code,
             f"{kind} id {value!r} already appears in row {raw.rows[first]}",
             file=raw.path,
             row=int(raw.rows[i]),
             column=col,
             value=value,
             rule=f"one row per {kind}",
-            hint=f"each {kind} must appear once; merge or remove this row (first seen in row {raw.rows[first]})",
+            hint=f"each {kind} is counted once; merge or remove this row (first seen in row {raw.rows[first]})",
         )
 
 

@@ -69,15 +69,6 @@ class _Entity:
         return "gain" if d > 0 else "loss" if d < 0 else ""
 
 
-def _prior_cents(run: Run) -> np.ndarray | None:
-    """Last year's totals in cents, -1 where blank; None when the formula names no prior column."""
-    col = run.plan.formula.entity.prior_total
-    if col is None or col not in run.table.columns:
-        return None
-    prior = np.asarray(run.table.columns[col], dtype=float)
-    return np.where(np.isnan(prior), -1, to_cents(np.nan_to_num(prior)))
-
-
 def _entities(run: Run, prior: np.ndarray | None) -> list[_Entity]:
     stems = letter_file_names(list(run.table.ids))
     totals, pp, pupils = run.total_cents, run.per_pupil_cents, run.pupils
@@ -183,7 +174,7 @@ def render_report(run: Run, *, district: str | None = None) -> str:
     plan = run.plan
     pupils = float(np.sum(run.pupils))
     components, grand = _components(run)
-    prior = _prior_cents(run)
+    prior = run.prior_total_cents
     entities = _entities(run, prior)
     solved = [
         {

@@ -52,14 +52,6 @@ def _pupils_format(f: _Formats, pupils: np.ndarray) -> Any:
     return f.int if bool(np.all(np.mod(pupils, 1) == 0)) else f.dec
 
 
-def _prior_cents(run: Run) -> np.ndarray | None:
-    col = run.plan.formula.entity.prior_total
-    if col is None or col not in run.table.columns:
-        return None
-    prior = np.asarray(run.table.columns[col], dtype=float)
-    return np.where(np.isnan(prior), -1, to_cents(np.nan_to_num(prior)))
-
-
 def _summary(wb: Any, f: _Formats, run: Run) -> None:
     ws = wb.add_worksheet("Summary")
     plan = run.plan
@@ -128,7 +120,7 @@ def _budgets(wb: Any, f: _Formats, run: Run) -> None:
     for c, head in enumerate(heads):
         ws.write_string(0, c, head, f.header)
     ws.set_row(0, 48)
-    prior = _prior_cents(run)
+    prior = run.prior_total_cents
     k = len(labels)
     pupils, totals, pp = run.pupils, run.total_cents, run.per_pupil_cents
     pfmt = _pupils_format(f, pupils)

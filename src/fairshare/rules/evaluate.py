@@ -22,6 +22,7 @@ from fairshare.io.table import EntityTable
 from fairshare.rules.kinds import Computed, Kind
 from fairshare.rules.money import largest_remainder, to_cents
 from fairshare.rules.plan import Plan
+from fairshare.rules.solve import solve_increasing
 
 __all__ = ["Env", "Run", "evaluate"]
 
@@ -152,6 +153,15 @@ class Run:
         out = to_cents(np.nan_to_num(pp / 100.0, nan=-0.01))
         return out
 
+    @cached_property
+    def prior_total_cents(self) -> np.ndarray | None:
+        """Last year's totals in cents (-1 where blank: never read as zero); None without a prior column."""
+        col = self.plan.formula.entity.prior_total
+        if col is None or col not in self.table.columns:
+            return None
+        prior = np.asarray(self.table.columns[col], dtype=float)
+        return np.where(np.isnan(prior), -1, to_cents(np.nan_to_num(prior)))
+
     def column(self, cid: str) -> np.ndarray:
         return self.cent_columns[self.line_ids.index(cid)]
 
@@ -228,62 +238,30 @@ def _solve(plan: Plan, env: Env) -> tuple[str, float]:
         env.set_param(pid, p, deps)
         return static_total + float(sum(np.sum(np.broadcast_to(env[c], (env.n,))) for c in moving))
 
-    tol = max(1e-11 * abs(budget), 1e-4)
-
-    def unreachable_below() -> RunError:
-        return RunError(
-            Problem(
-                "budget_unreachable",
-                f"with {pid} at 0 the lines already total ${total(0.0):,.2f}, more than the budget ${budget:,.2f}",
-                hint="raise the appropriation or reduce the fixed lines",
-                **where,
+    sol = solve_increasing(total, budget, plan.params[pid].value)
+    if not sol.converged:
+        tol = max(1e-11 * abs(budget), 1e-4)
+        at_zero = total(0.0)
+        if at_zero > budget + tol:
+            raise RunError(
+                Problem(
+                    "budget_unreachable",
+                    f"with {pid} at 0 the lines already total ${at_zero:,.2f}, more than the budget ${budget:,.2f}",
+                    hint="raise the appropriation or reduce the fixed lines",
+                    **where,
+                )
             )
-        )
-
-    # start from the planning value and the local slope there (the root is usually near it);
-    # keep a bracket [lo, hi] as points on either side of the budget are found
-    lo, flo, hi, fhi = 0.0, -np.inf, np.inf, np.inf
-    p1 = abs(plan.params[pid].value) or 1.0
-    prev = (p1, total(p1))
-    p2 = p1 * 1.001
-    cur = (p2, total(p2))
-    for q, fq in (prev, cur):
-        if fq < budget:
-            lo, flo = max(lo, q), fq
-        else:
-            hi, fhi = min(hi, q), fq
-    p, fp = cur
-    for _ in range(200):
-        if abs(fp - budget) <= tol or (np.isfinite(hi) and hi - lo <= 1e-13 * max(1.0, abs(hi))):
-            break
-        (q0, g0), (q1, g1) = prev, cur
-        p = q1 + (budget - g1) * (q1 - q0) / (g1 - g0) if g1 != g0 else np.nan
-        if not lo < p < hi:  # the secant failed or left the bracket
-            if np.isfinite(hi) and np.isfinite(flo):
-                p = lo + (budget - flo) * (hi - lo) / (fhi - flo)
-            if not lo < p < hi:
-                p = (lo + hi) / 2 if np.isfinite(hi) else 2 * max(lo, q1)
-        if p <= 0 or p > 1e15:
-            break
-        fp = total(p)
-        if fp < budget:
-            lo, flo = p, fp
-        else:
-            hi, fhi = p, fp
-        prev, cur = cur, (p, fp)
-    if abs(fp - budget) > tol:
-        if total(0.0) > budget + tol:
-            raise unreachable_below()
-        if not np.isfinite(hi):
+        if not sol.bracketed:
             raise RunError(
                 Problem(
                     "budget_unreachable",
                     f"the lines cannot reach the budget ${budget:,.2f} by changing {pid} "
-                    f"(at {pid} = {lo:,.2f} they total ${flo:,.2f})",
+                    f"(at {pid} = {sol.below:,.2f} they total ${sol.total_below:,.2f})",
                     hint=f"check that the lines depend on {pid}",
                     **where,
                 )
             )
+    p = sol.value
     if env.params[pid] != p:
         total(p)
     return pid, budget

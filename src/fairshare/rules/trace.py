@@ -281,11 +281,8 @@ def trace_entity(run: Run, i: int) -> EntityTrace:
     total = int(run.total_cents[i])
     pupils = float(run.pupils[i])
     pp = int(run.per_pupil_cents[i])
-    prior_col = plan.formula.entity.prior_total
-    prior_cents = None
-    if prior_col is not None:
-        pv = float(np.asarray(table.columns[prior_col], dtype=float)[i])
-        prior_cents = None if np.isnan(pv) else int(to_cents(pv))
+    prior = run.prior_total_cents
+    prior_cents = None if prior is None or prior[i] < 0 else int(prior[i])
     solved = tuple(
         ParamRead(
             pid,
