@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench lint golden clean
+.PHONY: install demo test bench lint golden docs clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "fairshare needs Python 3.11 or newer (python3 on PATH)"; exit 1; }
@@ -39,6 +39,10 @@ lint: $(STAMP)
 ## golden: regenerate golden test outputs (review the diff before committing)
 golden: $(STAMP)
 	FAIRSHARE_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py
+
+## docs: regenerate docs/cli.md from the command-line app
+docs: $(STAMP)
+	FAIRSHARE_UPDATE_DOCS=1 $(BIN)/pytest tests/test_cli_reference.py
 
 clean:
 	rm -rf demo-out bench-out .pytest_cache .mypy_cache .ruff_cache
