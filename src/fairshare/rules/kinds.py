@@ -59,9 +59,10 @@ class Explain(Protocol):
 
 
 def _col(x: Any, n: int, dtype: Any = np.float64) -> np.ndarray:
+    """A value as a column of n; a scalar becomes a read-only broadcast view (no copy)."""
     a = np.asarray(x, dtype=dtype)
     if a.ndim == 0:
-        return np.full(n, a, dtype=dtype)
+        return np.broadcast_to(a, (n,))
     return a
 
 
