@@ -44,6 +44,8 @@ class Env(Mapping[str, Any]):
         if plan.scale is not None:
             self.moving = plan.solve_dependents | {plan.scale.options["solve"]}
         self._static: dict[str, Any] = {}
+        #: whole-column values of expressions read by explanations, so n letters cost O(n), not O(n²)
+        self.explained: dict[int, Any] = {}
 
     def memo(self, key: str, names: frozenset[str] | set[str], fn: Any) -> Any:
         """Compute ``fn()`` once per run when none of ``names`` moves with the solved parameter."""

@@ -109,8 +109,11 @@ class _Explainer:
         self.plan = run.plan
 
     def value(self, ce: CompiledExpr, i: int) -> Any:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.asarray(ce(self.env))
+        cache = self.env.explained
+        v = cache.get(id(ce))
+        if v is None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = cache[id(ce)] = np.asarray(ce(self.env))
         return v.item() if v.ndim == 0 else v[i].item() if hasattr(v[i], "item") else v[i]
 
     def unit_of(self, ce: CompiledExpr) -> str | None:
