@@ -346,9 +346,7 @@ def _check_part_of(
             )
 
 
-def check_duplicates(
-    problems: ProblemList, raw: RawTable, col: str, kind: str, code: str = "duplicate_entity"
-) -> None:
+def check_duplicates(problems: ProblemList, raw: RawTable, col: str, kind: str, code: str = "duplicate_entity") -> None:
     """Every repeat of an id after its first row is a problem naming that first row."""
     for i, first, value in duplicate_rows(raw.frame, col).iter_rows():
         problems.add(

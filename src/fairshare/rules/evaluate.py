@@ -5,7 +5,7 @@ input, variable and component once per entity table (lazily, cached). A
 ``scale_to_budget`` component solves its parameter by bracketing and
 regula falsi (exact in one step when the total is linear in the parameter,
 as it is unless a limit binds), re-evaluating only what depends on it.
-Cents are then fixed by the rules in :mod:`fairshare.rules.money`.
+Cents are then fixed by :mod:`fairshare.rules.cents`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import numpy as np
 
 from fairshare.errors import Problem, RunError
 from fairshare.io.table import EntityTable
+from fairshare.rules.cents import fix_cents
 from fairshare.rules.kinds import Computed, Kind
-from fairshare.rules.money import largest_remainder, to_cents
+from fairshare.rules.money import to_cents
 from fairshare.rules.plan import Plan
 from fairshare.rules.solve import solve_increasing
 
@@ -203,8 +204,11 @@ def evaluate(plan: Plan, table: EntityTable) -> Run:
                     )
                 )
         raise RunError(problems)
-    run = Run(plan, table, env, lines, columns, [np.zeros(n, dtype=np.int64) for _ in lines], solved, budget_cents)
-    _fix_cents(run)
+    run = Run(plan, table, env, lines, columns, [], solved, budget_cents)
+    fit = None
+    if plan.scale is not None and budget_cents is not None:
+        fit = (plan.scale.of, budget_cents, plan.formula.where("components", plan.scale.id))
+    run.cent_columns = fix_cents(columns, lines, env.computed, table.ids, fit=fit, notes=run.notes)
     return run
 
 
@@ -267,93 +271,3 @@ def _solve(plan: Plan, env: Env) -> tuple[str, float]:
     if env.params[pid] != p:
         total(p)
     return pid, budget
-
-
-def _key_by(ids: np.ndarray) -> Any:
-    def key(t: int) -> tuple[Any, ...]:
-        return (ids[t],)
-
-    return key
-
-
-def _fix_cents(run: Run) -> None:
-    env, lines = run.env, run.lines
-    ids = run.table.ids
-    index = {c.id: j for j, c in enumerate(lines)}
-    cents = run.cent_columns
-    amounts = run.amount_columns
-    for j, comp in enumerate(lines):
-        if comp.is_pot:
-            aux = env.computed[comp.id].aux
-            total_c = int(to_cents(aux["pot_total"][0])) if run.table.n else 0
-            if aux["driver_sum"].size and aux["driver_sum"][0] > 0:
-                share = np.flatnonzero(aux["driver"] > 0)
-                col = np.zeros(run.table.n, dtype=np.int64)
-                share_ids = ids[share]
-                col[share] = largest_remainder(amounts[j][share] * 100.0, total_c, _key_by(share_ids))
-                cents[j] = col
-            elif total_c:
-                run.notes.append(f"{comp.id}: no entity is eligible, so ${total_c / 100:,.2f} is not distributed")
-        elif not comp.is_limit:
-            cents[j] = to_cents(amounts[j])
-    bound = np.zeros(run.table.n, dtype=bool)
-    for j, comp in enumerate(lines):
-        if not comp.is_limit:
-            continue
-        aux = env.computed[comp.id].aux
-        sub = np.zeros(run.table.n, dtype=np.int64)
-        for c in comp.of:
-            sub += cents[index[c]]
-        # whether a limit binds is decided on the cents the entity actually gets
-        target = to_cents(aux["target"])
-        eligible = aux["eligible"]
-        binding = eligible & ((sub > target) if comp.kind == "cap" else (sub < target))
-        aux["binding"] = binding
-        cents[j] = np.where(binding, target - sub, 0)
-        bound |= binding
-    if run.plan.scale is not None and run.budget_cents is not None:
-        _fit_budget(run, index, bound)
-
-
-def _fit_budget(run: Run, index: dict[str, int], bound: np.ndarray) -> None:
-    plan, cents, amounts = run.plan, run.cent_columns, run.amount_columns
-    scale = plan.scale
-    assert scale is not None and run.budget_cents is not None
-    free_cols = [
-        index[c.id]
-        for c in run.lines
-        if c.id in plan.solve_dependents and c.id in scale.of and not c.is_limit and not c.is_pot
-    ]
-    free_rows = np.flatnonzero(~bound)
-    all_rows = len(free_rows) == run.table.n
-    fixed_sum = sum(int(cents[index[c]].sum()) for c in scale.of)
-    fixed_sum -= sum(int((cents[j] if all_rows else cents[j][free_rows]).sum()) for j in free_cols)
-    target = run.budget_cents - fixed_sum
-    exact = (
-        np.concatenate([(amounts[j] if all_rows else amounts[j][free_rows]) * 100.0 for j in free_cols])
-        if free_cols
-        else np.zeros(0)
-    )
-    s = float(exact.sum())
-    if target < 0 or (s <= 0 and target != 0):
-        raise RunError(
-            Problem(
-                "rounding_failed",
-                f"cannot fit the budget to the cent: {target} cents left for {exact.size} amounts",
-                **plan.formula.where("components", scale.id),
-            )
-        )
-    if s > 0:
-        exact *= target / s
-    m = len(free_rows)
-    ids = run.table.ids
-
-    def tie_key(t: int) -> tuple[Any, ...]:  # cells are column blocks of the free rows
-        return (ids[free_rows[t % m]], free_cols[t // m])
-
-    try:
-        shares = largest_remainder(exact, target, tie_key)
-    except ValueError as exc:  # pragma: no cover - guarded above
-        raise RunError(Problem("rounding_failed", str(exc), **plan.formula.where("components", scale.id))) from None
-    for k, j in enumerate(free_cols):
-        cents[j][free_rows] = shares[k * m : (k + 1) * m]

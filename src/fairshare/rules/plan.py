@@ -111,8 +111,9 @@ class _Compiler:
         self.date = date
         self.problems: list[Problem] = []
 
-    def add(self, code: str, message: str, path: tuple[str | int, ...], hint: str | None = None,
-            at_key: bool = False) -> None:
+    def add(
+        self, code: str, message: str, path: tuple[str | int, ...], hint: str | None = None, at_key: bool = False
+    ) -> None:
         where = self.f.key_where(*path) if at_key else self.f.where(*path)
         self.problems.append(Problem(code, message, hint=hint, **where))
 
