@@ -82,15 +82,15 @@ def fix_cents(
         if budget is None:
             # a row held by a limit totals the limit's target; otherwise its pot cents (already
             # exact) plus the exact total of its other lines, rounded
-            exact, rest = np.zeros(n), np.zeros(n)
+            exact, others = np.zeros(n), np.zeros(n)
             pot_cents = np.zeros(n, dtype=np.int64)
             for j in cols:
                 exact += amounts[j]
                 if j in pots:
                     pot_cents += cents[j]
                 else:
-                    rest += amounts[j]
-            totals = np.where(bound, to_cents(exact), pot_cents + to_cents(rest))
+                    others += amounts[j]
+            totals = np.where(bound, to_cents(exact), pot_cents + to_cents(others))
         else:
             exact = np.zeros(n)
             for j in cols:
