@@ -20,8 +20,10 @@ import numpy as np
 __all__ = ["ROUNDING_RULE", "TieKey", "dollars_text", "largest_remainder", "to_cents"]
 
 ROUNDING_RULE = (
-    "Amounts are computed in float64 dollars and rounded to whole cents half away from zero; "
-    "fixed totals (pots, the budget) are shared by largest remainder, ties broken by entity id."
+    "Amounts are computed in float64 dollars. Each entity's total is its exact total rounded to whole "
+    "cents half away from zero (or, when the formula fits a budget, its largest-remainder share of it); "
+    "its lines are apportioned to that total by largest remainder, so none is more than a cent from exact. "
+    "Pots are shared by largest remainder first. Ties go by entity id, then formula order."
 )
 
 
