@@ -66,10 +66,12 @@ def _percentile(x: Value) -> np.ndarray:
 
 
 def _round_half_away(x: Value, digits: Value = 0) -> Value:
-    """Half away from zero, with the same guard against representation noise as money (1.005 -> 1.01)."""
-    f = 10.0 ** float(digits)
-    a = np.asarray(x, dtype=float) * f
-    return np.sign(a) * np.floor(np.abs(a) + 0.500001) / f
+    """Half away from zero on the decimal each float prints as, like money (1.005 -> 1.01)."""
+    scale = 10.0 ** float(digits)
+    v = np.asarray(x, dtype=float)
+    a = np.abs(v)
+    f = np.floor(a * scale)
+    return np.copysign((f + (a >= (f + 0.5) / scale)) / scale, v)
 
 
 def _ramp(x: Value, lo: Value, hi: Value) -> Value:

@@ -211,8 +211,8 @@ class Weight(Kind):
     def compute(self, env: Env, n: int) -> Computed:
         wkeys = [k for k in self.exprs if k not in ("count", "base")]
         w = _memo(env, f"{self.id}#w", self._names(*wkeys), lambda: self.weight(env, n))
-        cw = _memo(env, f"{self.id}#cw", self._names("count", *wkeys), lambda: _col(self.exprs["count"](env), n) * w)
-        amount = cw * _col(self.exprs["base"](env), n)
+        # count × base × weight, the order published formulas state, so the float result matches theirs
+        amount = _col(self.exprs["count"](env), n) * _col(self.exprs["base"](env), n) * w
         return self._eligible(env, n, amount, {"weight": w})
 
     def explain(self, ex: Explain, i: int) -> Line:

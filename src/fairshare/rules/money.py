@@ -1,9 +1,8 @@
 """Money: integer cents, one stated rounding rule, largest-remainder shares.
 
 Rounding rule (stated in every run manifest): each amount is computed in float64
-dollars and rounded to whole cents half away from zero; a millionth of a cent is
-added before the cut so that binary representation noise (1.005 stored as
-1.00499999…) cannot flip a half cent. Where a total is fixed (a pot, a
+dollars and rounded to whole cents half away from zero, on the decimal the float
+prints as (so 1.005, stored as 1.00499999…, rounds to 1.01, as a reader expects). Where a total is fixed (a pot, a
 budget), cents are allotted by the largest-remainder (Hamilton) method: every
 share is rounded down, and the cents left over go one each to the largest
 remainders, ties broken by entity id, then component order, so the shares add up
@@ -28,16 +27,19 @@ ROUNDING_RULE = (
 
 
 def to_cents(dollars: np.ndarray | float) -> np.ndarray:
+    """Whole cents, half away from zero on the decimal each float prints as.
+
+    ``f = floor(|x| × 100)`` is the candidate; the cent goes up when ``|x|`` reaches the
+    float nearest to ``(f + ½) / 100``. This equals rounding ``Decimal(repr(x))`` half up:
+    1.005 (stored as 1.00499999…) gives 101 cents, while 305908386.85499996 — truly below
+    the half cent, and printed so — gives …85. No tolerance that depends on magnitude.
+    """
     d = np.asarray(dollars, dtype=np.float64)
-    if d.ndim == 1 and not (d < 0).any():  # the common case, in one pass: truncation is floor here
-        fast: np.ndarray = (d * 100.0 + 0.500001).astype(np.int64)
-        return fast
-    x = np.atleast_1d(np.abs(d * 100.0))
-    # + 0.5 for half away from zero; the 1e-6 cent absorbs representation noise (1.005 -> 100.4999…)
-    x += 0.500001
-    np.floor(x, out=x)
-    out: np.ndarray = np.copysign(x, np.atleast_1d(d)).astype(np.int64)
-    return out.reshape(d.shape)
+    a = np.abs(d)
+    f = np.floor(a * 100.0)
+    up = a >= (f + 0.5) / 100.0
+    out: np.ndarray = np.copysign(f + up, d).astype(np.int64)
+    return out
 
 
 TieKey = Callable[[int], tuple[Any, ...]]

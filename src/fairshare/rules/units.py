@@ -31,6 +31,7 @@ UNITS: dict[str, Unit] = {
         Unit("share_of_base", "a weight as a share of the base amount"),
         Unit("percent", "a percentage between 0 and 100", min=0, max=100),
         Unit("rank", "a rank (1 = first)", min=1),
+        Unit("tier", "a tier number (1, 2, 3 …)", min=1),
         Unit("count", "a count of things", min=0),
         Unit("score", "an index or score"),
         Unit("flag", "yes/no"),
