@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import numpy as np
-from conftest import MakeRun
 from markupsafe import escape
 
+from conftest import MakeRun
 from fairshare.report import render_report, write_report
 from fairshare.report.html import letter_file_names, money, signed_money
 from fairshare.rules import Run
@@ -36,7 +36,7 @@ def test_headline_and_components(run: Run) -> None:
     assert f'<div class="label">Schools</div><div class="value">{run.table.n}</div>' in html
     assert "Base amount per pupil</strong> (<code>base.per_pupil</code>) was solved" in html
     assert "(planning value $5,300)" in html
-    comps = html[html.index("<h2>Totals by component</h2>") : html.index("<h2>Per pupil and need</h2>")]
+    comps = html[html.index("<h2>Summary by component</h2>") : html.index("<h2>Model against")]
     for j in range(len(run.lines)):
         col = run.cents[:, j]
         assert (
@@ -50,8 +50,10 @@ def test_headline_and_components(run: Run) -> None:
 def test_charts_are_inline_svg(run: Run) -> None:
     html = render_report(run)
     svgs = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
-    assert len(svgs) == 2
-    need = html[html.index("<h2>Per pupil and need</h2>") : html.index("<h2>Change from last year</h2>")]
+    assert len(svgs) == 4  # model vs prior, both against need, per pupil and need, changes
+    against = html[html.index("<h2>Model against last year&#39;s school budget</h2>") : html.index("<h2>Per pupil")]
+    assert "Model funding per pupil (US dollars)" in against and "Funding per pupil (US dollars)" in against
+    need = html[html.index("<h2>Per pupil and need</h2>") : html.index("<h2>Change against")]
     assert "<svg" in need and "Share of high-need pupils (%)" in need and "Budget per pupil (US dollars)" in need
     assert "Fitted straight line (least squares): about $" in need
     assert not re.search(r"<(script|link|img|iframe)\b", html)
@@ -63,7 +65,9 @@ def test_no_prior_is_listed_separately(run: Run) -> None:
     prior = _prior(run)
     missing = np.flatnonzero(np.isnan(prior))
     assert missing.size  # the synthetic district has new schools
-    changes = html[html.index("<h2>Change from last year</h2>") : html.index("<h2>All schools</h2>")]
+    changes = html[
+        html.index("<h2>Change against last year&#39;s school budget</h2>") : html.index("<h2>All schools</h2>")
+    ]
     new = changes[changes.index("<h3>New/no prior</h3>") :]
     for i in missing:
         assert f'{escape(str(run.table.names[i]))}</a> <span class="small muted">{run.table.ids[i]}</span>' in new

@@ -23,6 +23,7 @@ from fairshare.report.html import (
     plural,
     signed_money,
 )
+from fairshare.report.summary import comparison_charts, component_summary
 from fairshare.rules.evaluate import Run
 from fairshare.rules.money import ROUNDING_RULE, to_cents
 from fairshare.rules.units import format_value
@@ -139,7 +140,7 @@ def _need_chart(run: Run) -> dict[str, Any] | None:
     return {"svg": need_scatter(points, plan.formula.entity.kind), "caption": caption.strip(), "points": len(points)}
 
 
-def _changes(entities: list[_Entity]) -> dict[str, Any]:
+def _changes(entities: list[_Entity], against: str) -> dict[str, Any]:
     known = [e for e in entities if e.delta_cents is not None]
     new = [e for e in entities if e.delta_cents is None]
     gains = sorted((e for e in known if (e.delta_cents or 0) > 0), key=lambda e: (-(e.delta_cents or 0), e.id))
@@ -163,7 +164,7 @@ def _changes(entities: list[_Entity]) -> dict[str, Any]:
         "losses": losses[:TOP_CHANGES],
         "new": new,
         "new_total": money(sum(e.total_cents for e in new)),
-        "svg": change_bars(bars) if bars else None,
+        "svg": change_bars(bars, against) if bars else None,
         "bars": len(bars),
         "with_pct": len(with_pct),
     }
@@ -174,6 +175,7 @@ def render_report(run: Run, *, district: str | None = None) -> str:
     plan = run.plan
     pupils = float(np.sum(run.pupils))
     components, grand = _components(run)
+    summary = component_summary(run)
     prior = run.prior_total_cents
     entities = _entities(run, prior)
     solved = [
@@ -202,9 +204,11 @@ def render_report(run: Run, *, district: str | None = None) -> str:
         "solved": solved,
         "notes": run.notes,
         "components": components,
+        "summary": summary,
+        "comparison": comparison_charts(run),
         "need": _need_chart(run),
         "has_prior": prior is not None,
-        "changes": _changes(entities) if prior is not None else None,
+        "changes": _changes(entities, summary["current_label"].lower()) if prior is not None else None,
         "entities": entities,
         "rounding": ROUNDING_RULE,
     }

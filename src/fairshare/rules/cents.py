@@ -142,7 +142,8 @@ def _apportion(
             raise RunError(Problem("rounding_failed", "no line can take the cents the budget needs", **where))
         return
     rows_cents = np.stack([cents[j][todo] for j in cols])  # (m, t)
-    err = np.stack([amounts[j][todo] * 100.0 for j in cols]) - rows_cents
+    # compared to a millionth of a cent, so noise cannot decide a tie (ties go to the earlier line)
+    err = np.round(np.stack([amounts[j][todo] * 100.0 for j in cols]) - rows_cents, 6)
     r = residual[todo].copy()
     span = np.arange(todo.size)
     while True:

@@ -267,7 +267,9 @@ def _solve(plan: Plan, env: Env) -> tuple[str, float]:
                     **where,
                 )
             )
-    p = sol.value
+    # stated to 12 significant digits (the solver is good to ~1e-11): the last bits of a float
+    # sum depend on row order, and a solved value must not
+    p = float(f"{sol.value:.12g}")
     if env.params[pid] != p:
         total(p)
     return pid, budget

@@ -56,7 +56,9 @@ def largest_remainder(exact_cents: np.ndarray, total_cents: int, tie_key: TieKey
     """
     exact = np.asarray(exact_cents, dtype=np.float64)
     base = np.floor(exact + 1e-6)
-    rem = exact - base
+    # remainders are compared to a millionth of a cent, so float noise (e.g. from summing in
+    # another row order) cannot decide a tie; exact ties go by ``tie_key``
+    rem = np.round(exact - base, 6)
     short = int(total_cents - int(base.sum()))
     if short < 0 or short > len(exact):
         raise ValueError(f"cannot share {total_cents} cents over {len(exact)} amounts (short by {short})")
