@@ -378,6 +378,41 @@ def aggregate(
 
 
 @app.command()
+def aid(
+    formula: FormulaArg,
+    data: DataOpt,
+    years: Annotated[
+        str, typer.Option("--years", help="Fiscal years FIRST..LAST, e.g. 2027..2030.", show_default=False)
+    ],
+    out_dir: OutOpt,
+) -> None:
+    """Run a state formula year after year, each year's prior amount being the year before's result."""
+    from fairshare.programs.aid import parse_years, run_years, write_years
+
+    def go() -> None:
+        first, last = parse_years(years)
+        runs = run_years(formula, data, first, last)
+        files = write_years(runs, out_dir, formula)
+        t = Table(title=f"{runs[0].run.plan.formula.label}: FY {first} to FY {last}")
+        for col in ("fiscal year", "total", "change", "gaining", "losing"):
+            t.add_column(col, justify="right")
+        previous = None
+        for yr in runs:
+            total = int(yr.run.total_cents.sum())
+            change = "" if previous is None else _money(total - previous)
+            prior = yr.run.prior_total_cents
+            delta = yr.run.total_cents - (prior if prior is not None else yr.run.total_cents)
+            t.add_row(
+                f"FY {yr.fiscal_year}", _money(total), change, str(int((delta > 0).sum())), str(int((delta < 0).sum()))
+            )
+            previous = total
+        out.print(t)
+        out.print(f"Wrote {', '.join(str(f) for f in files)}")
+
+    _guard(go)
+
+
+@app.command()
 def demo(out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("demo-out")) -> None:
     """Generate the synthetic district, aggregate its students, allocate its budget, apply a sample trade."""
     from fairshare.demo import run_demo
