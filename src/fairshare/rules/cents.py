@@ -141,20 +141,35 @@ def _apportion(
         if where is not None:
             raise RunError(Problem("rounding_failed", "no line can take the cents the budget needs", **where))
         return
-    rows_cents = np.stack([cents[j][todo] for j in cols])  # (m, t)
-    # compared to a millionth of a cent, so noise cannot decide a tie (ties go to the earlier line)
-    err = np.round(np.stack([amounts[j][todo] * 100.0 for j in cols]) - rows_cents, 6)
-    r = residual[todo].copy()
-    span = np.arange(todo.size)
-    while True:
-        up, down = r > 0, r < 0
-        if not (up.any() or down.any()):
-            break
-        pick = np.where(up, np.argmax(err, axis=0), np.argmin(err, axis=0))
-        step = np.sign(r)
-        live = step != 0
-        rows_cents[pick[live], span[live]] += step[live]
-        err[pick[live], span[live]] -= step[live]
-        r -= step
+    # first pass, column by column (no n × k copies): each row's cent goes to the line whose rounding
+    # was closest to going the other way; errors are compared to a millionth of a cent, so float noise
+    # cannot decide a tie, and ties go to the earlier line
+    step = np.sign(residual[todo])
+    best = np.full(todo.size, -np.inf)
+    pick = np.zeros(todo.size, dtype=np.int64)
     for k, j in enumerate(cols):
-        cents[j][todo] = rows_cents[k]
+        score = np.round(amounts[j][todo] * 100.0 - cents[j][todo], 6) * step
+        better = score > best
+        best[better] = score[better]
+        pick[better] = k
+    for k, j in enumerate(cols):
+        rows = pick == k
+        cents[j][todo[rows]] += step[rows]
+    left = residual[todo] - step
+    more = np.flatnonzero(left)
+    if more.size:  # rows off by two cents or more: few; repeat on a small stack
+        rows = todo[more]
+        block = np.stack([cents[j][rows] for j in cols])
+        err = np.round(np.stack([amounts[j][rows] * 100.0 for j in cols]) - block, 6)
+        r = left[more].copy()
+        live = np.arange(rows.size)
+        while live.size:
+            sub = err[:, live]
+            s = np.sign(r[live])
+            choice = np.where(s > 0, np.argmax(sub, axis=0), np.argmin(sub, axis=0))
+            block[choice, live] += s
+            err[choice, live] -= s
+            r[live] -= s
+            live = live[r[live] != 0]
+        for k, j in enumerate(cols):
+            cents[j][rows] = block[k]

@@ -35,10 +35,25 @@ def to_cents(dollars: np.ndarray | float) -> np.ndarray:
     the half cent, and printed so — gives …85. No tolerance that depends on magnitude.
     """
     d = np.asarray(dollars, dtype=np.float64)
-    a = np.abs(d)
-    f = np.floor(a * 100.0)
-    up = a >= (f + 0.5) / 100.0
-    out: np.ndarray = np.copysign(f + up, d).astype(np.int64)
+    if d.ndim == 0:
+        return to_cents(d.reshape(1)).reshape(())
+    y = np.multiply(d, 100.0)
+    np.abs(y, out=y)
+    f = np.floor(y)
+    y -= f  # the fraction of a cent
+    up = y > 0.5
+    # only a fraction within float noise of one half needs the exact test; the noise grows with size,
+    # so the band is set by the largest amount (wider than needed for the rest, never narrower)
+    y -= 0.5
+    np.abs(y, out=y)
+    band = 1e-6 + 1e-15 * (float(f.max()) if f.size else 0.0)
+    near = np.flatnonzero(y < band)
+    if near.size:
+        a = np.abs(d.flat[near])
+        up[near] = a >= (f.flat[near] + 0.5) / 100.0
+    f += up
+    np.copysign(f, d, out=f)
+    out: np.ndarray = f.astype(np.int64)
     return out
 
 
