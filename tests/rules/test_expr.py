@@ -117,6 +117,7 @@ def test_in_and_not_in_with_literal_lists() -> None:
 def test_every_function_is_tested_here() -> None:
     """A new function must get a test below (keep this list in step with FUNCTIONS)."""
     assert set(FUNCTIONS) == {
+        "excel_round",
         "where",
         "min",
         "max",
@@ -403,3 +404,11 @@ def test_dunder_names_are_only_ids_never_python_objects() -> None:
     assert e.names() == {"x.__class__"}
     with pytest.raises(KeyError):
         e.compile()({"x": np.ones(2)})
+
+
+def test_excel_round_rounds_fifteen_significant_digits_first() -> None:
+    # the spreadsheet holds 0.21018549999999991 as 0.210185500000000 and rounds the half up;
+    # -0.02302549999999992 it holds as -0.0230254999999999, which rounds down (Connecticut's ECS sheet)
+    same(ev("excel_round(x, 6)", x=[0.21018549999999991, -0.02302549999999992, 0.0]), [0.210186, -0.023025, 0.0])
+    same(ev("round(x, 6)", x=[0.21018549999999991]), [0.210185])  # the float's own digits are below the half
+    same(ev("excel_round(x)", x=[2.5, -2.5, 1234.4999999999998]), [3.0, -3.0, 1235.0])

@@ -74,6 +74,18 @@ def _round_half_away(x: Value, digits: Value = 0) -> Value:
     return np.copysign((f + (a >= (f + 0.5) / scale)) / scale, v)
 
 
+def _excel_round(x: Value, digits: Value = 0) -> Value:
+    """A spreadsheet's ROUND: the value to 15 significant digits (as a spreadsheet holds it), then
+    half away from zero at ``digits`` decimals. 0.21018549999999991 -> 0.2101855 -> 0.210186."""
+    v = np.asarray(x, dtype=float)
+    a = np.abs(v)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.floor(np.log10(np.where(a > 0, a, 1.0)))
+    scale = 10.0 ** (14 - mag)
+    fifteen = np.rint(a * scale) / scale  # the float nearest the 15-significant-digit decimal
+    return _round_half_away(np.copysign(fifteen, v), digits)
+
+
 def _ramp(x: Value, lo: Value, hi: Value) -> Value:
     x = np.asarray(x, dtype=float)
     width = np.asarray(hi, dtype=float) - np.asarray(lo, dtype=float)
@@ -135,6 +147,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "ceil": FunctionSpec(np.ceil, 1, 1, "ceil(x): round up"),
     "round": FunctionSpec(_round_half_away, 1, 2, "round(x, digits=0): half away from zero"),
     "sum": FunctionSpec(_elementwise_sum, 1, None, "sum(a, b, ...): element-wise sum"),
+    "excel_round": FunctionSpec(
+        _excel_round, 1, 2, "excel_round(x, digits=0): a spreadsheet's ROUND (15 significant digits, then half away)"
+    ),
     "ramp": FunctionSpec(_ramp, 3, 3, "ramp(x, lo, hi): 0 at or below lo, 1 at or above hi, linear between"),
     "rank": FunctionSpec(
         _rank,
