@@ -29,6 +29,7 @@ __all__ = [
     "apply_trades",
     "load_trade_requests",
     "starter_budget",
+    "unit_cost_cents",
 ]
 
 
@@ -61,7 +62,8 @@ class StarterBudget:
         return sum(p.fte for p in self.positions if p.role == role)
 
 
-def _unit_cost_cents(run: Run, role: str, i: int) -> int:
+def unit_cost_cents(run: Run, role: str, i: int) -> int:
+    """Cost per FTE of ``role`` for entity ``i``: average salary × (1 + benefits rate), in cents."""
     r = run.plan.roles[role]
     with np.errstate(all="ignore"):
         salary = np.asarray(r.salary(run.env), dtype=float)
@@ -87,7 +89,7 @@ def starter_budget(run: Run, i: int) -> StarterBudget:
             role,
             run.plan.roles[role].label,
             round(sum(f), 6),
-            _unit_cost_cents(run, role, i),
+            unit_cost_cents(run, role, i),
             cents[role],
             run.plan.roles[role].locked,
         )
@@ -218,7 +220,7 @@ def apply_trades(run: Run, request: TradeRequest, source: str | None = None) -> 
                 )
             )
             continue
-        unit = _unit_cost_cents(run, role, i)
+        unit = unit_cost_cents(run, role, i)
         cost = int(to_cents(delta * unit / 100.0))
         lines.append(TradeLine(role, r.label, have, delta, round(have + delta, 6), unit, cost))
     result = TradeResult(before, tuple(lines))

@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from fairshare.programs.positions import unit_cost_cents
 from fairshare.report.html import (
     environment,
     fiscal_year_label,
@@ -213,15 +212,7 @@ def render_letter(
 
 def role_cost(run: Run, role: str, i: int) -> float | None:
     """Cost per FTE of ``role`` for entity ``i`` in dollars (salary × (1 + benefits rate)), or None."""
-    r = run.plan.roles.get(role)
-    if r is None:
-        return None
-    with np.errstate(all="ignore"):
-        salary = np.asarray(r.salary(run.env), dtype=float)
-        rate = np.asarray(r.benefits_rate(run.env), dtype=float) if r.benefits_rate is not None else np.zeros(())
-    s = float(salary if salary.ndim == 0 else salary[i])
-    b = float(rate if rate.ndim == 0 else rate[i])
-    return s * (1.0 + b)
+    return unit_cost_cents(run, role, i) / 100 if role in run.plan.roles else None
 
 
 def write_letters(run: Run, out_dir: Path, *, district: str | None = None) -> list[Path]:

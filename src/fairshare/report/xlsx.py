@@ -17,9 +17,10 @@ import numpy as np
 import xlsxwriter
 
 from fairshare import __version__
+from fairshare.programs.positions import starter_budget
 from fairshare.report.html import fiscal_year_label
 from fairshare.rules.evaluate import Run
-from fairshare.rules.money import ROUNDING_RULE, to_cents
+from fairshare.rules.money import ROUNDING_RULE
 
 __all__ = ["write_workbook"]
 
@@ -156,27 +157,18 @@ def _positions(wb: Any, f: _Formats, run: Run) -> None:
     for c, head in enumerate(heads):
         ws.write_string(0, c, head, f.header)
     ws.set_row(0, 32)
-    cols = [(j, comp.options["role"]) for j, comp in enumerate(run.lines) if comp.options.get("role") is not None]
-    roles = list(dict.fromkeys(role for _, role in cols))
-    fte = {j: np.asarray(run.env.computed[run.lines[j].id].aux["fte"], dtype=float) for j, _ in cols}
-    cost = {j: np.asarray(run.env.computed[run.lines[j].id].aux["unit_cost"], dtype=float) for j, _ in cols}
     r = 0
     for i in range(run.table.n):
-        for role in roles:
-            js = [j for j, rl in cols if rl == role]
-            total_fte = round(sum(float(fte[j][i]) for j in js), 6)
-            if total_fte <= 0:
-                continue
+        for pos in starter_budget(run, i).positions:
             r += 1
-            spec = run.plan.roles[role]
             ws.write_string(r, 0, str(run.table.ids[i]))
             ws.write_string(r, 1, str(run.table.names[i]))
-            ws.write_string(r, 2, spec.label)
-            ws.write_string(r, 3, role)
-            ws.write_number(r, 4, total_fte, f.dec)
-            ws.write_number(r, 5, _dollars(int(to_cents(float(cost[js[0]][i])))), f.money)
-            ws.write_number(r, 6, _dollars(sum(int(run.cents[i, j]) for j in js)), f.money)
-            ws.write_string(r, 7, "locked" if spec.locked else "tradeable")
+            ws.write_string(r, 2, pos.label)
+            ws.write_string(r, 3, pos.role)
+            ws.write_number(r, 4, pos.fte, f.dec)
+            ws.write_number(r, 5, _dollars(pos.unit_cost_cents), f.money)
+            ws.write_number(r, 6, _dollars(pos.cents), f.money)
+            ws.write_string(r, 7, "locked" if pos.locked else "tradeable")
     ws.set_column(0, 0, 10)
     ws.set_column(1, 2, 36)
     ws.set_column(3, 3, 22)
