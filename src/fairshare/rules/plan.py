@@ -81,12 +81,6 @@ class Plan:
         """Components that produce an amount (output columns), in declaration order."""
         return tuple(c for c in self.components if c.is_line)
 
-    def component(self, cid: str) -> Kind:
-        for c in self.components:
-            if c.id == cid:
-                return c
-        raise KeyError(cid)
-
     def with_params(self, overrides: dict[str, float]) -> Plan:
         """The same plan with some parameter values replaced (scenarios, solved values)."""
         params = dict(self.params)
