@@ -407,9 +407,32 @@ def aid(
             )
             previous = total
         out.print(t)
+        if runs[0].run.plan.set_asides:
+            out.print(_set_aside_table(runs))
         out.print(f"Wrote {', '.join(str(f) for f in files)}")
 
     _guard(go)
+
+
+def _set_aside_table(runs: list[Any]) -> Table:
+    from fairshare.programs.aid import set_aside_summary
+
+    t = Table(title="Set-asides (restricted parts of the totals above)")
+    for col in ("fiscal year", "set-aside", "amount", "% of total", "recipients", "share of each (min-max)"):
+        t.add_column(col, justify="left" if col == "set-aside" else "right")
+    for yr in runs:
+        summary = set_aside_summary(yr.run)
+        for sa, cents in zip(yr.run.plan.set_asides, yr.run.set_aside_cents, strict=True):
+            low, high = summary[sa.id + "_min_pct"], summary[sa.id + "_max_pct"]
+            t.add_row(
+                f"FY {yr.fiscal_year}",
+                sa.id + ("" if sa.carved else f" (alternative to {sa.alternative_to})"),
+                _money(int(cents.sum())),
+                f"{summary[sa.id + '_pct']}%",
+                str(summary[sa.id + "_recipients"]),
+                f"{low}%-{high}%" if low != "" else "",
+            )
+    return t
 
 
 @app.command()

@@ -58,6 +58,8 @@ CODES: dict[str, str] = {
     "unknown_entity": "an entity id that is not in the table",
     "rounding_failed": "cents could not be reconciled to a fixed total",
     "not_finite": "a line's amount is not a finite number (e.g. a division by zero)",
+    "set_aside_out_of_range": "a set-aside is negative or more than the total it is carved from",
+    "missing_year": "a table with one row per entity and year has no rows for a fiscal year of the run",
     # trades
     "unknown_role": "a trade names a role the formula does not define",
     "locked_role": "a trade changes a role the formula locks",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from fairshare.io import load_entities
+from fairshare.io import fiscal_year_of, load_entities, select_year
 from fairshare.report import write_letters, write_report, write_workbook
 from fairshare.report.outputs import write_allocations_csv, write_budgets_csv, write_manifest
 from fairshare.rules import Run, compile_formula, evaluate, load_formula
@@ -24,7 +24,7 @@ def load_plan(formula_path: str | Path, date: dt.date) -> Plan:
 def allocate(formula_path: str | Path, data_path: str | Path, date: dt.date) -> Run:
     """Load, validate and evaluate. Raises FairshareError subclasses for user mistakes."""
     plan = load_plan(formula_path, date)
-    table = load_entities(data_path, plan.formula)
+    table = select_year(load_entities(data_path, plan.formula), plan.formula, fiscal_year_of(date))
     return evaluate(plan, table)
 
 

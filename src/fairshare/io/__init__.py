@@ -1,7 +1,7 @@
 """Input tables: read CSV/XLSX/Parquet, validate against a formula's contract, aggregate student rows."""
 
 from fairshare.io.aggregate import AggregateResult, aggregate_students, write_table
-from fairshare.io.contract import load_entities, validate_frame
+from fairshare.io.contract import fiscal_year_of, load_entities, select_year, validate_frame
 from fairshare.io.read import RawTable, read_raw
 from fairshare.io.table import EntityTable
 
@@ -10,8 +10,10 @@ __all__ = [
     "EntityTable",
     "RawTable",
     "aggregate_students",
+    "fiscal_year_of",
     "load_entities",
     "read_raw",
+    "select_year",
     "validate_frame",
     "write_table",
 ]

@@ -10,6 +10,7 @@ exactly (case matters).
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +29,10 @@ __all__ = [
     "NUMBER_PATTERN",
     "duplicate_rows",
     "first_code",
+    "fiscal_year_of",
     "load_entities",
     "parse_boolean",
+    "select_year",
     "validate_frame",
 ]
 
@@ -52,6 +55,38 @@ def parse_boolean(expr: pl.Expr) -> pl.Expr:
 def load_entities(path: str | Path, formula: Formula) -> EntityTable:
     """Read ``path`` and validate it against ``formula``'s input contract."""
     return validate_frame(read_raw(path), formula)
+
+
+def fiscal_year_of(date: dt.date) -> int:
+    """The fiscal year (named by the year it ends in, July to June) that ``date`` falls in."""
+    return date.year + 1 if date.month >= 7 else date.year
+
+
+def select_year(table: EntityTable, formula: Formula, fiscal_year: int) -> EntityTable:
+    """A table with one row per entity and year (``entity.year``) cut to one fiscal year's rows."""
+    col = formula.entity.year
+    if col is None:
+        return table
+    years = table.columns[col]
+    rows = np.flatnonzero(years == fiscal_year)
+    if not rows.size:
+        have = sorted({int(y) for y in years[np.isfinite(years)]})
+        raise InputError(
+            Problem(
+                "missing_year",
+                f"no rows for fiscal year {fiscal_year} in column {col!r}",
+                file=table.source,
+                column=col,
+                value=fiscal_year,
+                rule="one row per entity and fiscal year of the run",
+                hint=f"the table has {_year_list(have)}" if have else "the column is empty",
+            )
+        )
+    return table.take(rows)
+
+
+def _year_list(years: list[int]) -> str:
+    return "fiscal year " + str(years[0]) if len(years) == 1 else "fiscal years " + ", ".join(map(str, years))
 
 
 def validate_frame(raw: RawTable, formula: Formula) -> EntityTable:
@@ -84,8 +119,10 @@ def validate_frame(raw: RawTable, formula: Formula) -> EntityTable:
             _add_cell_problems(problems, raw, col, specs[col], checked.get_column(_CODE + col))
     _check_part_of(problems, raw, specs, checked, present)
     id_col = formula.entity.id
+    year_col = formula.entity.year
     if id_col in frame.columns:
-        check_duplicates(problems, raw, id_col, formula.entity.kind)
+        per_year = year_col if year_col is not None and year_col in frame.columns else None
+        check_duplicates(problems, raw, id_col, formula.entity.kind, per=per_year)
     if problems:
         order = {c: i for i, c in enumerate(specs)}
         problems.problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", len(order))))
@@ -346,27 +383,40 @@ def _check_part_of(
             )
 
 
-def check_duplicates(problems: ProblemList, raw: RawTable, col: str, kind: str, code: str = "duplicate_entity") -> None:
-    """Every repeat of an id after its first row is a problem naming that first row."""
-    for i, first, value in duplicate_rows(raw.frame, col).iter_rows():
+def check_duplicates(
+    problems: ProblemList,
+    raw: RawTable,
+    col: str,
+    kind: str,
+    code: str = "duplicate_entity",
+    per: str | None = None,
+) -> None:
+    """Every repeat of an id (of an id and ``per``, e.g. a fiscal year) after its first row names that row."""
+    for i, first, value in duplicate_rows(raw.frame, col, per).iter_rows():
+        year = raw.frame.get_column(per)[i] if per is not None else None
+        each = f"{kind} and {per}" if per is not None else kind
         problems.add(
             code,
-            f"{kind} id {value!r} already appears in row {raw.rows[first]}",
+            f"{kind} id {value!r}"
+            + (f" with {per} {year}" if per is not None else "")
+            + f" already appears in row {raw.rows[first]}",
             file=raw.path,
             row=int(raw.rows[i]),
             column=col,
             value=value,
-            rule=f"one row per {kind}",
-            hint=f"each {kind} is counted once; merge or remove this row (first seen in row {raw.rows[first]})",
+            rule=f"one row per {each}",
+            hint=f"each {each} is counted once; merge or remove this row (first seen in row {raw.rows[first]})",
         )
 
 
-def duplicate_rows(frame: pl.DataFrame, col: str) -> pl.DataFrame:
-    """Rows (``i``) repeating a non-blank value of ``col`` with the index of its first row (``first``)."""
+def duplicate_rows(frame: pl.DataFrame, col: str, per: str | None = None) -> pl.DataFrame:
+    """Rows (``i``) repeating a non-blank value of ``col`` (within one value of ``per``) with their first row."""
+    group = ["value"] if per is None else ["value", "per"]
+    extra = [] if per is None else [pl.col(per).alias("per")]
     return (
-        frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("i"), pl.col(col).alias("value"))
+        frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("i"), pl.col(col).alias("value"), *extra)
         .filter(pl.col("value").is_not_null())
-        .with_columns(pl.col("i").min().over("value").alias("first"))
+        .with_columns(pl.col("i").min().over(group).alias("first"))
         .filter(pl.col("i") != pl.col("first"))
         .select("i", "first", "value")
     )

@@ -21,8 +21,16 @@ import polars as pl
 
 from fairshare import __version__
 from fairshare.errors import FormulaError, Problem
-from fairshare.io import load_entities
-from fairshare.report.outputs import cents_text, display_path, sha256_file
+from fairshare.io import EntityTable, load_entities, select_year
+from fairshare.report.outputs import (
+    cents_text,
+    display_path,
+    pct_text,
+    set_aside_frame,
+    set_aside_manifest,
+    set_aside_text,
+    sha256_file,
+)
 from fairshare.rules import Run, compile_formula, evaluate, load_formula
 from fairshare.rules.money import ROUNDING_RULE, dollars_text
 
@@ -52,29 +60,73 @@ def parse_years(text: str) -> tuple[int, int]:
 
 
 def run_years(formula_path: str | Path, data_path: str | Path, first: int, last: int) -> list[YearRun]:
+    """Evaluate FY ``first`` .. FY ``last`` in order; from the second year on, the prior is last year's result.
+
+    With ``entity.year`` the table has one row per entity and year and each year runs on its
+    own rows; the prior of an entity absent the year before stays as its row gives it.
+    """
     formula = load_formula(formula_path)
     prior_col = formula.entity.prior_total
-    if prior_col is None:
+    if prior_col is None and formula.entity.year is None:
         raise FormulaError(
             Problem(
                 "missing_key",
-                "a multi-year run needs entity.prior_total: the column that holds last year's amount",
+                "a multi-year run needs entity.prior_total (the column that holds last year's amount) "
+                "or entity.year (a table with one row per entity and year)",
                 **formula.key_where("entity"),
             )
         )
-    table = load_entities(data_path, formula)
+    full = load_entities(data_path, formula)
     runs: list[YearRun] = []
     for year in range(first, last + 1):
         plan = compile_formula(formula, dt.date(year - 1, 7, 1))
-        if runs:
-            previous = runs[-1].run.total_cents / 100.0
-            table = dataclasses.replace(
-                table,
-                columns={**table.columns, prior_col: previous.astype(np.float64)},
-                defaults_used={**table.defaults_used, prior_col: np.zeros(table.n, dtype=bool)},
-            )
+        table = select_year(full, formula, year)
+        if runs and prior_col is not None:
+            table = _carry_prior(table, runs[-1].run, prior_col)
         runs.append(YearRun(year, evaluate(plan, table)))
     return runs
+
+
+def _carry_prior(table: EntityTable, before: Run, prior_col: str) -> EntityTable:
+    """``table`` with ``prior_col`` set to each entity's total in ``before`` (matched by id)."""
+    if before.table.n == table.n and np.array_equal(before.table.ids, table.ids):
+        found = np.ones(table.n, dtype=bool)
+        previous = before.total_cents / 100.0
+    else:
+        order = np.argsort(before.table.ids.astype(str), kind="stable")
+        sorted_ids = before.table.ids.astype(str)[order]
+        ids = table.ids.astype(str)
+        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
+        found = sorted_ids[pos] == ids if len(sorted_ids) else np.zeros(table.n, dtype=bool)
+        previous = np.where(found, before.total_cents[order][pos] / 100.0, table.columns[prior_col])
+    used = table.defaults_used.get(prior_col, np.zeros(table.n, dtype=bool))
+    return dataclasses.replace(
+        table,
+        columns={**table.columns, prior_col: np.asarray(previous, dtype=np.float64)},
+        defaults_used={**table.defaults_used, prior_col: used & ~found},
+    )
+
+
+def set_aside_summary(run: Run) -> dict[str, str | int]:
+    """Per set-aside: its statewide total, that total as a % of all entities' totals, how many entities
+    receive one and the lowest and highest share of an entity's total among them (percent, 2 decimals)."""
+    out: dict[str, str | int] = {}
+    total = int(run.total_cents.sum())
+    for sa, cents in zip(run.plan.set_asides, run.set_aside_cents, strict=True):
+        got = cents > 0
+        frame = pl.DataFrame(
+            {"part": [*cents[got].tolist(), int(cents.sum())], "whole": [*run.total_cents[got].tolist(), total]},
+            schema={"part": pl.Int64, "whole": pl.Int64},
+        ).with_columns(
+            pct_text(pl.col("part"), pl.col("whole")).alias("pct"), (pl.col("part") / pl.col("whole")).alias("r")
+        )
+        each = frame.head(int(got.sum())).sort("r")
+        out[sa.id] = dollars_text(int(cents.sum()))
+        out[sa.id + "_pct"] = frame["pct"][-1] or ""
+        out[sa.id + "_recipients"] = int(got.sum())
+        out[sa.id + "_min_pct"] = each["pct"][0] if each.height else ""
+        out[sa.id + "_max_pct"] = each["pct"][-1] if each.height else ""
+    return out
 
 
 def write_years(runs: list[YearRun], out_dir: Path, formula_path: Path) -> list[Path]:
@@ -96,7 +148,10 @@ def write_years(runs: list[YearRun], out_dir: Path, formula_path: Path) -> list[
         known = prior if prior is not None else np.full(run.table.n, -1)
         data["prior"] = np.where(known >= 0, known, 0)
         data["_has_prior"] = known >= 0
-        frames.append(pl.DataFrame(data))
+        frame = pl.DataFrame(data)
+        if run.plan.set_asides:
+            frame = pl.concat([frame, set_aside_frame(run)], how="horizontal")
+        frames.append(frame)
         delta = run.total_cents - known
         has = known >= 0
         summary.append(
@@ -110,6 +165,7 @@ def write_years(runs: list[YearRun], out_dir: Path, formula_path: Path) -> list[
                 "gaining": int((delta[has] > 0).sum()),
                 "losing": int((delta[has] < 0).sum()),
                 "unchanged": int((delta[has] == 0).sum()),
+                **set_aside_summary(run),
             }
         )
     lines = runs[0].run.line_ids if runs else []
@@ -122,6 +178,7 @@ def write_years(runs: list[YearRun], out_dir: Path, formula_path: Path) -> list[
         *[cents_text(pl.col(c)).alias(c) for c in money],
         pl.when(pl.col("_has_prior")).then(cents_text(pl.col("prior"))).alias("prior"),
         pl.when(pl.col("_has_prior")).then(cents_text(pl.col("total") - pl.col("prior"))).alias("change"),
+        *(set_aside_text(runs[0].run) if runs else []),
     )
     paths = [out_dir / "by_year.csv", out_dir / "summary.csv"]
     by_year.write_csv(paths[0])
@@ -140,6 +197,7 @@ def write_years(runs: list[YearRun], out_dir: Path, formula_path: Path) -> list[
             for yr in runs
         ],
         "input": {"path": runs[0].run.table.source, "sha256": runs[0].run.table.sha256} if runs else None,
+        "set_asides": set_aside_manifest(runs[0].run) if runs and runs[0].run.plan.set_asides else None,
         "rounding_rule": ROUNDING_RULE,
         "outputs": {p.name: sha256_file(p) for p in paths},
     }

@@ -23,6 +23,10 @@ __all__ = [
     "cents_text",
     "display_path",
     "manifest",
+    "pct_text",
+    "set_aside_frame",
+    "set_aside_manifest",
+    "set_aside_text",
     "sha256_file",
     "write_allocations_csv",
     "write_budgets_csv",
@@ -39,6 +43,39 @@ def cents_text(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr < 0).then("-" + body).otherwise(body)
 
 
+def pct_text(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
+    """``part`` as a percent of ``whole`` (both non-negative integer cents) to 2 decimals, half up, exactly.
+
+    Integer arithmetic throughout, so the text never depends on float rounding; blank where ``whole`` is 0.
+    """
+    q = (part * 20000 + whole) // (2 * whole)
+    return pl.when(whole > 0).then((q // 100).cast(pl.String) + "." + (q % 100).cast(pl.String).str.zfill(2))
+
+
+def set_aside_frame(run: Run) -> pl.DataFrame:
+    """Per entity, each set-aside and its share of the total (``<id>``, ``<id>_pct``) and, when any is
+    carved out, ``after_set_asides`` (the total less them); integer cents, zero columns without set-asides."""
+    data: dict[str, Any] = {}
+    carved = np.zeros(run.table.n, dtype=np.int64)
+    for sa, cents in zip(run.plan.set_asides, run.set_aside_cents, strict=True):
+        data[sa.id] = cents
+        if sa.carved:
+            carved = carved + cents
+    if any(sa.carved for sa in run.plan.set_asides):
+        data["after_set_asides"] = run.total_cents - carved
+    return pl.DataFrame(data)
+
+
+def set_aside_text(run: Run, total: str = "total") -> list[pl.Expr]:
+    """The text columns of :func:`set_aside_frame` given a frame that holds it and ``total`` (cents)."""
+    out: list[pl.Expr] = []
+    for sa in run.plan.set_asides:
+        out += [cents_text(pl.col(sa.id)).alias(sa.id), pct_text(pl.col(sa.id), pl.col(total)).alias(sa.id + "_pct")]
+    if any(sa.carved for sa in run.plan.set_asides):
+        out.append(cents_text(pl.col("after_set_asides")).alias("after_set_asides"))
+    return out
+
+
 def _cents_frame(run: Run) -> pl.DataFrame:
     data: dict[str, Any] = {
         "entity_id": run.table.ids.astype(str),
@@ -51,14 +88,18 @@ def _cents_frame(run: Run) -> pl.DataFrame:
 
 
 def write_budgets_csv(run: Run, path: Path) -> None:
-    """One row per entity: entity_id, name, one column per component, total, per_pupil (blank if no pupils)."""
+    """One row per entity: entity_id, name, one column per component, total, per_pupil (blank if no pupils),
+    then any set-asides (see :func:`set_aside_frame`)."""
     frame = _cents_frame(run).with_columns(pl.Series("per_pupil", run.per_pupil_cents))
+    if run.plan.set_asides:
+        frame = pl.concat([frame, set_aside_frame(run)], how="horizontal")
     money_cols = [*run.line_ids, "total"]
     out = frame.select(
         "entity_id",
         "name",
         *[cents_text(pl.col(c)).alias(c) for c in money_cols],
         pl.when(pl.col("per_pupil") >= 0).then(cents_text(pl.col("per_pupil"))).otherwise(None).alias("per_pupil"),
+        *set_aside_text(run),
     )
     out.write_csv(path)
 
@@ -123,6 +164,7 @@ def manifest(run: Run, formula_path: Path | None, outputs: list[Path], out_dir: 
         "pupils": float(np.sum(run.pupils)),
         "components": run.line_ids,
         "totals": {"total": dollars_text(int(run.total_cents.sum())), "by_component": by_component},
+        **({"set_asides": set_aside_manifest(run)} if run.plan.set_asides else {}),
         "budget": None if run.budget_cents is None else dollars_text(run.budget_cents),
         "solved": {pid: round(v, 10) for pid, v in run.solved.items()},
         "parameters": {
@@ -131,6 +173,18 @@ def manifest(run: Run, formula_path: Path | None, outputs: list[Path], out_dir: 
         "rounding_rule": ROUNDING_RULE,
         "notes": run.notes,
         "outputs": {str(p.relative_to(out_dir)): sha256_file(p) for p in sorted(outputs)},
+    }
+
+
+def set_aside_manifest(run: Run) -> dict[str, Any]:
+    return {
+        sa.id: {
+            "label": sa.label,
+            "paid_to": sa.paid_to,
+            "alternative_to": sa.alternative_to,
+            "total": dollars_text(int(cents.sum())),
+        }
+        for sa, cents in zip(run.plan.set_asides, run.set_aside_cents, strict=True)
     }
 
 

@@ -23,6 +23,7 @@ from fairshare.rules.cents import fix_cents
 from fairshare.rules.kinds import Computed, Kind
 from fairshare.rules.money import to_cents
 from fairshare.rules.plan import Plan
+from fairshare.rules.schema import ENTITY_TOTAL
 from fairshare.rules.solve import solve_increasing
 
 __all__ = ["Env", "Run", "evaluate"]
@@ -123,6 +124,8 @@ class Run:
     solved: dict[str, float] = field(default_factory=dict)
     budget_cents: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: one int64 cents column per set-aside of the plan, in its order
+    set_aside_cents: list[np.ndarray] = field(default_factory=list)
 
     @cached_property
     def amounts(self) -> np.ndarray:
@@ -209,7 +212,60 @@ def evaluate(plan: Plan, table: EntityTable) -> Run:
     if plan.scale is not None and budget_cents is not None:
         fit = (plan.scale.of, budget_cents, plan.formula.where("components", plan.scale.id))
     run.cent_columns = fix_cents(columns, lines, env.computed, table.ids, fit=fit, notes=run.notes)
+    if plan.set_asides:
+        run.set_aside_cents = _set_asides(plan, env, run.total_cents)
     return run
+
+
+def _set_asides(plan: Plan, env: Env, total_cents: np.ndarray) -> list[np.ndarray]:
+    """Each set-aside in cents (half away from zero), within [0, total]; the carved ones together too.
+
+    ``entity_total`` and earlier set-asides are read as whole cents, so an amount such as
+    "the increase over the base year" is exact to the cent.
+    """
+    n = env.n
+    env.cache[ENTITY_TOTAL] = total_cents / 100.0
+    out: list[np.ndarray] = []
+    carved = np.zeros(n, dtype=np.int64)
+    problems: list[Problem] = []
+    for sa in plan.set_asides:
+        where = plan.formula.where("set_asides", sa.id, "amount")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            value = np.asarray(np.broadcast_to(np.asarray(sa.amount(env), dtype=np.float64), (n,)))
+        bad = np.flatnonzero(~np.isfinite(value))
+        for i in bad[:20]:
+            problems.append(
+                Problem(
+                    "not_finite",
+                    f"set-aside {sa.id} is {value[i]} for entity {env.table.ids[i]}{_data_row(env.table, i)}",
+                    hint="a blank input makes the amount unknown; supply it or exclude the entity",
+                    **where,
+                )
+            )
+        cents = to_cents(np.where(np.isfinite(value), value, 0.0))
+        if sa.carved:
+            carved = carved + cents
+        over = (cents < 0) | (cents > total_cents)
+        if sa.carved:
+            over |= carved > total_cents
+        for i in np.flatnonzero(over & np.isfinite(value))[:20]:
+            problems.append(
+                Problem(
+                    "set_aside_out_of_range",
+                    f"set-aside {sa.id} is ${cents[i] / 100:,.2f} for entity {env.table.ids[i]}"
+                    f"{_data_row(env.table, i)}, whose total is ${total_cents[i] / 100:,.2f}"
+                    + (f" (set-asides so far: ${carved[i] / 100:,.2f})" if sa.carved and carved[i] != cents[i] else ""),
+                    value=float(cents[i] / 100),
+                    rule="0 <= set-aside, and the set-asides together <= the total they are carved from",
+                    hint="bound it, e.g. clip(entity_total - base_year, 0, entity_total)",
+                    **where,
+                )
+            )
+        env.cache[sa.id] = cents / 100.0
+        out.append(cents)
+    if problems:
+        raise RunError(problems)
+    return out
 
 
 def _stack(columns: list[np.ndarray], n: int, dtype: Any) -> np.ndarray:
@@ -273,3 +329,7 @@ def _solve(plan: Plan, env: Env) -> tuple[str, float]:
     if env.params[pid] != p:
         total(p)
     return pid, budget
+
+
+def _data_row(table: EntityTable, i: int) -> str:
+    return "" if table.rows is None else f" ({table.source} row {int(table.rows[i])})"

@@ -20,7 +20,7 @@ from fairshare.rules import schema as s
 from fairshare.rules.expr import ExprSyntaxError, parse_expr
 from fairshare.rules.kinds import KINDS, CompiledExpr, Kind
 
-__all__ = ["Plan", "ResolvedParam", "RoleDef", "VariableDef", "compile_formula"]
+__all__ = ["Plan", "ResolvedParam", "RoleDef", "SetAsideDef", "VariableDef", "compile_formula"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,23 @@ class RoleDef:
 
 
 @dataclass(frozen=True)
+class SetAsideDef:
+    """A restricted part of each entity's total (see :class:`fairshare.rules.schema.SetAside`)."""
+
+    id: str
+    label: str
+    amount: CompiledExpr
+    paid_to: str | None = None
+    #: the set-aside this one is a proposed alternative to (shown beside it, not carved out)
+    alternative_to: str | None = None
+    reference: s.Reference | None = None
+
+    @property
+    def carved(self) -> bool:
+        return self.alternative_to is None
+
+
+@dataclass(frozen=True)
 class Plan:
     formula: s.Formula
     date: dt.date
@@ -67,6 +84,8 @@ class Plan:
     scale: Kind | None = None
     #: ids (variables and components) whose value depends on the solved parameter
     solve_dependents: frozenset[str] = field(default_factory=frozenset)
+    #: restricted grants carved out of each entity's total, in declaration order
+    set_asides: tuple[SetAsideDef, ...] = ()
 
     @property
     def id(self) -> str:
@@ -226,10 +245,12 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
         ("input", set(formula.inputs)),
         ("variable", set(formula.variables)),
         ("component", set(formula.components)),
+        ("set-aside", set(formula.set_asides)),
     ):
         for i in sorted(ids):
             if i in owners:
-                path: tuple[str | int, ...] = ((group + "s") if group != "input" else "inputs", i)
+                section = {"input": "inputs", "set-aside": "set_asides"}.get(group, group + "s")
+                path: tuple[str | int, ...] = (section, i)
                 c.add(
                     "duplicate_id",
                     f"{i!r} is both {_a(owners[i])} and {_a(group)}",
@@ -310,7 +331,8 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
     entity = formula.entity
     pupils = c.expr(entity.pupils, ("entity", "pupils"))
     need = c.expr(entity.need_share, ("entity", "need_share")) if entity.need_share else None
-    for col, key in ((entity.id, "id"), (entity.name, "name"), (entity.prior_total, "prior_total")):
+    named = ((entity.id, "id"), (entity.name, "name"), (entity.prior_total, "prior_total"), (entity.year, "year"))
+    for col, key in named:
         if col is not None and col not in formula.inputs:
             near = difflib.get_close_matches(col, formula.inputs, n=1)
             c.add(
@@ -319,6 +341,12 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
                 ("entity", key),
                 hint=f"did you mean {near[0]!r}?" if near else "declare it under `inputs:`",
             )
+    if entity.year is not None and entity.year in formula.inputs and formula.inputs[entity.year].type != "integer":
+        c.add(
+            "invalid_value",
+            f"entity.year names {entity.year!r}, which must be an integer input (a fiscal year such as 2027)",
+            ("entity", "year"),
+        )
     for iid, spec in formula.inputs.items():
         if spec.part_of is not None and spec.part_of not in formula.inputs:
             c.add(
@@ -345,6 +373,8 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
                 hint=f"did you mean {near[0]!r}?" if near else None,
             )
 
+    set_asides = _set_asides(formula, c, readable)
+
     deps: dict[str, set[str]] = {vid: set(v.expr.names) for vid, v in variables.items()}
     for kind in comps:
         if kind.is_line:
@@ -360,7 +390,55 @@ def compile_formula(formula: s.Formula, date: dt.date) -> Plan:
         json.dumps({"text": formula.text, "date": date.isoformat()}, sort_keys=True).encode()
     ).hexdigest()
     assert pupils is not None
-    return Plan(formula, date, params, variables, tuple(comps), roles, pupils, need, digest, scale, dependents)
+    return Plan(
+        formula, date, params, variables, tuple(comps), roles, pupils, need, digest, scale, dependents, set_asides
+    )
+
+
+def _set_asides(formula: s.Formula, c: _Compiler, readable: set[str]) -> tuple[SetAsideDef, ...]:
+    """Compile set-asides in order: each reads what components read, ``entity_total`` and earlier set-asides."""
+    out: list[SetAsideDef] = []
+    names = readable | {s.ENTITY_TOTAL}
+    taken = readable | set(formula.roles) | set(formula.components)
+    if s.ENTITY_TOTAL in taken:
+        c.add(
+            "duplicate_id",
+            f"{s.ENTITY_TOTAL!r} is the entity's total in set-aside amounts; rename the id that uses it",
+            ("set_asides",),
+            at_key=True,
+        )
+    for sid, sa in formula.set_asides.items():
+        path: tuple[str | int, ...] = ("set_asides", sid)
+        if not sid.isidentifier() or sid == s.ENTITY_TOTAL:
+            c.add("invalid_value", f"set-aside id {sid!r} must be a plain identifier", path, at_key=True)
+            continue
+        if sa.alternative_to is not None:
+            target = formula.set_asides.get(sa.alternative_to)
+            if target is None or sa.alternative_to == sid or target.alternative_to is not None:
+                near = difflib.get_close_matches(sa.alternative_to, [x for x in formula.set_asides if x != sid], n=1)
+                c.add(
+                    "unknown_id",
+                    f"set-aside {sid}: alternative_to names {sa.alternative_to!r}, "
+                    "which is not another set-aside carved out of the total",
+                    (*path, "alternative_to"),
+                    hint=f"did you mean {near[0]!r}?" if near else None,
+                )
+        ce = c.expr(sa.amount, (*path, "amount"))
+        if ce is None:
+            continue
+        for name in sorted(ce.names - names):
+            later = name in formula.set_asides
+            near = difflib.get_close_matches(name, names, n=1)
+            c.add(
+                "unknown_id",
+                f"set_asides.{sid}.amount: {name!r} "
+                + ("is a later set-aside; a set-aside reads only those above it" if later else "is not known here"),
+                (*path, "amount"),
+                hint=None if later else (f"did you mean {near[0]!r}?" if near else None),
+            )
+        out.append(SetAsideDef(sid, sa.label, ce, sa.paid_to, sa.alternative_to, sa.reference))
+        names = names | {sid}
+    return tuple(out)
 
 
 def _a(word: str) -> str:

@@ -21,6 +21,7 @@ from fairshare.rules.units import UNITS
 
 __all__ = [
     "COMPONENT_KINDS",
+    "ENTITY_TOTAL",
     "ComponentModel",
     "EntitySpec",
     "Formula",
@@ -28,6 +29,7 @@ __all__ = [
     "Parameter",
     "Reference",
     "Role",
+    "SetAside",
     "load_formula",
     "load_formula_text",
 ]
@@ -149,6 +151,10 @@ class EntitySpec(_Strict):
     pupils: str = Field(description="expression for the pupil count used for per-pupil amounts")
     need_share: str | None = Field(default=None, description="expression for the share of high-need pupils (0-1)")
     prior_total: str | None = Field(default=None, description="input column with last year's total, in dollars")
+    year: str | None = Field(
+        default=None,
+        description="input column holding the fiscal year, for tables with one row per entity and year",
+    )
 
 
 class Variable(_Strict):
@@ -338,6 +344,28 @@ COMPONENT_KINDS: dict[str, type[_Component]] = {
 }
 
 
+# ----------------------------------------------------------------- set-asides
+
+#: the name a set-aside's ``amount`` reads for the entity's total (integer cents, as dollars)
+ENTITY_TOTAL = "entity_total"
+
+
+class SetAside(_Strict):
+    """A restricted grant carved out of an entity's total: not extra money, a part of it.
+
+    ``amount`` may read everything a component reads, ``entity_total`` and earlier
+    set-asides. With ``alternative_to`` it is a proposal shown beside that set-aside
+    (its own amount and share) and is not carved out.
+    """
+
+    label: str = Field(min_length=1)
+    amount: ExprField
+    paid_to: str | None = Field(default=None, description="who receives the restricted money")
+    alternative_to: str | None = None
+    description: str | None = None
+    reference: Reference | None = None
+
+
 # ------------------------------------------------------------------- formula
 
 
@@ -353,6 +381,7 @@ class Formula(_Strict):
     variables: dict[str, Variable] = Field(default_factory=dict)
     roles: dict[str, Role] = Field(default_factory=dict)
     components: dict[str, Any]
+    set_asides: dict[str, SetAside] = Field(default_factory=dict)
     # set by the loader, not the author
     source: str = "<string>"
     text: str = ""
@@ -381,7 +410,18 @@ class Formula(_Strict):
         return {"file": self.source, "line": line, "col": col + max(offset, 1) - 1}
 
 
-_TOP_KEYS = {"formula", "label", "description", "entity", "parameters", "inputs", "variables", "roles", "components"}
+_TOP_KEYS = {
+    "formula",
+    "label",
+    "description",
+    "entity",
+    "parameters",
+    "inputs",
+    "variables",
+    "roles",
+    "components",
+    "set_asides",
+}
 
 
 def _problems_from_validation(
