@@ -382,7 +382,12 @@ def aid(
     formula: FormulaArg,
     data: DataOpt,
     years: Annotated[
-        str, typer.Option("--years", help="Fiscal years FIRST..LAST, e.g. 2027..2030.", show_default=False)
+        str,
+        typer.Option(
+            "--years",
+            help="Fiscal years FIRST..LAST, e.g. 2027..2030; several joined by commas (2013..2017,2026).",
+            show_default=False,
+        ),
     ],
     out_dir: OutOpt,
 ) -> None:
@@ -390,22 +395,23 @@ def aid(
     from fairshare.programs.aid import parse_years, run_years, write_years
 
     def go() -> None:
-        first, last = parse_years(years)
-        runs = run_years(formula, data, first, last)
+        fiscal_years = parse_years(years)
+        runs = run_years(formula, data, fiscal_years)
         files = write_years(runs, out_dir, formula)
-        t = Table(title=f"{runs[0].run.plan.formula.label}: FY {first} to FY {last}")
+        t = Table(title=f"{runs[0].run.plan.formula.label}: {_year_span(fiscal_years)}")
         for col in ("fiscal year", "total", "change", "gaining", "losing"):
             t.add_column(col, justify="right")
-        previous = None
+        previous: tuple[int, int] | None = None
         for yr in runs:
             total = int(yr.run.total_cents.sum())
-            change = "" if previous is None else _money(total - previous)
+            follows = previous is not None and previous[0] == yr.fiscal_year - 1
+            change = _money(total - previous[1]) if previous is not None and follows else ""
             prior = yr.run.prior_total_cents
             delta = yr.run.total_cents - (prior if prior is not None else yr.run.total_cents)
             t.add_row(
                 f"FY {yr.fiscal_year}", _money(total), change, str(int((delta > 0).sum())), str(int((delta < 0).sum()))
             )
-            previous = total
+            previous = (yr.fiscal_year, total)
         out.print(t)
         if runs[0].run.plan.set_asides:
             out.print(_set_aside_table(runs))
@@ -414,23 +420,36 @@ def aid(
     _guard(go)
 
 
+def _year_span(years: list[int]) -> str:
+    if years == list(range(years[0], years[-1] + 1)):
+        return f"FY {years[0]}" if len(years) == 1 else f"FY {years[0]} to FY {years[-1]}"
+    return "FY " + ", ".join(map(str, years))
+
+
 def _set_aside_table(runs: list[Any]) -> Table:
     from fairshare.programs.aid import set_aside_summary
 
-    t = Table(title="Set-asides (restricted parts of the totals above)")
-    for col in ("fiscal year", "set-aside", "amount", "% of total", "recipients", "share of each (min-max)"):
-        t.add_column(col, justify="left" if col == "set-aside" else "right")
+    plan = runs[0].run.plan
+    t = Table(
+        title="Set-asides: restricted parts of the totals above",
+        caption="* a proposed alternative, shown beside the set-aside it would replace; not carved out"
+        if any(not sa.carved for sa in plan.set_asides)
+        else None,
+    )
+    kind = plan.formula.entity.kind
+    for col in ("FY", "set-aside", "amount", "% of total", f"{kind}s", "share range"):
+        t.add_column(col, justify="left" if col == "set-aside" else "right", no_wrap=col != "set-aside")
     for yr in runs:
         summary = set_aside_summary(yr.run)
         for sa, cents in zip(yr.run.plan.set_asides, yr.run.set_aside_cents, strict=True):
             low, high = summary[sa.id + "_min_pct"], summary[sa.id + "_max_pct"]
             t.add_row(
-                f"FY {yr.fiscal_year}",
-                sa.id + ("" if sa.carved else f" (alternative to {sa.alternative_to})"),
+                str(yr.fiscal_year),
+                ("" if sa.carved else "* ") + sa.id,
                 _money(int(cents.sum())),
                 f"{summary[sa.id + '_pct']}%",
                 str(summary[sa.id + "_recipients"]),
-                f"{low}%-{high}%" if low != "" else "",
+                f"{low}-{high}%" if low != "" else "",
             )
     return t
 

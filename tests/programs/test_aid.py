@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fairshare.cli import app
-from fairshare.errors import FormulaError
+from fairshare.errors import FormulaError, InputError
+from fairshare.pipeline import allocate
 from fairshare.programs.aid import parse_years, run_years, write_years
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "aid-transition"
@@ -33,7 +34,7 @@ EXPECTED = {
 
 
 def test_year_by_year_hold_harmless_and_phase_in() -> None:
-    runs = run_years(FORMULA, TOWNS, 2027, 2030)
+    runs = run_years(FORMULA, TOWNS, range(2027, 2031))
     assert [r.fiscal_year for r in runs] == [2027, 2028, 2029, 2030]
     assert [r.run.plan.date.isoformat() for r in runs] == ["2026-07-01", "2027-07-01", "2028-07-01", "2029-07-01"]
     for town, grants in EXPECTED.items():
@@ -45,7 +46,7 @@ def test_year_by_year_hold_harmless_and_phase_in() -> None:
 
 
 def test_outputs(tmp_path: Path) -> None:
-    files = write_years(run_years(FORMULA, TOWNS, 2027, 2030), tmp_path, FORMULA)
+    files = write_years(run_years(FORMULA, TOWNS, range(2027, 2031)), tmp_path, FORMULA)
     assert [f.name for f in files] == ["by_year.csv", "summary.csv", "manifest.json"]
     by_year = pl.read_csv(files[0], schema_overrides={"total": pl.String, "change": pl.String})
     assert by_year.height == 12
@@ -57,8 +58,9 @@ def test_outputs(tmp_path: Path) -> None:
 
 
 def test_years_and_missing_prior_are_clear_errors(tmp_path: Path) -> None:
-    assert parse_years("2027..2030") == (2027, 2030) and parse_years("2027") == (2027, 2027)
-    for bad in ("2030..2027", "FY27", "2027-2030"):
+    assert parse_years("2027..2030") == [2027, 2028, 2029, 2030] and parse_years("2027") == [2027]
+    assert parse_years("2026, 2013..2014,2014") == [2013, 2014, 2026]
+    for bad in ("2030..2027", "FY27", "2027-2030", "2027,", ""):
         with pytest.raises(FormulaError):
             parse_years(bad)
     no_prior = tmp_path / "f.yaml"
@@ -66,7 +68,7 @@ def test_years_and_missing_prior_are_clear_errors(tmp_path: Path) -> None:
         FORMULA.read_text(encoding="utf-8").replace("  prior_total: aid_last_year\n", ""), encoding="utf-8"
     )
     with pytest.raises(FormulaError) as exc:
-        run_years(no_prior, TOWNS, 2027, 2028)
+        run_years(no_prior, TOWNS, [2027, 2028])
     assert "entity.prior_total" in str(exc.value)
 
 
@@ -76,7 +78,130 @@ def test_cli(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "FY 2030" in result.output and "$32,089,332.00" in result.output
+    assert "Set-asides" in result.output and "$5,029,976.00" in result.output and "20.10-20.10%" in result.output
     result = CliRunner().invoke(
         app, ["aid", str(FORMULA), "--data", str(TOWNS), "--years", "soon", "--out", str(tmp_path)]
     )
     assert result.exit_code == 1 and "FIRST..LAST" in result.output
+
+
+# The improvement grant is the increase of an identified town's grant over its base year (FY 2026), never
+# below zero; the need-based proposal restricts the share of the grant the low-income weight generates
+# (Ashford 400 × 0.30 / 1,120 = 3/28, Brookline 1,500 × 0.30 / 2,950 = 9/59), shown beside it, not carved out.
+SET_ASIDES = {
+    "T1": ([0, 0, 0, 0], ["735000.00", "720300.00", "705894.00", "706947.00"]),  # grant falls: no increase
+    "T2": (
+        [1_374_766, 2_405_840, 3_952_452, 5_029_976],  # 21,374,766 - 20,000,000, ...
+        ["3260557.53", "3417840.00", "3653763.86", "3818131.93"],  # 21,374,766 × 9/59 = 3,260,557.525… → .53
+    ),
+    "T3": ([0, 0, 0, 0], ["0.00", "0.00", "0.00", "0.00"]),  # not identified
+}
+
+
+def test_set_asides_year_by_year(tmp_path: Path) -> None:
+    runs = run_years(FORMULA, TOWNS, range(2027, 2031))
+    for town, (grant, by_need) in SET_ASIDES.items():
+        i = runs[0].run.table.index_of(town)
+        assert [int(r.run.set_aside_cents[0][i]) for r in runs] == [g * 100 for g in grant], town
+    write_years(runs, tmp_path, FORMULA)
+    by_year = pl.read_csv(tmp_path / "by_year.csv", infer_schema=False)
+    for town, (grant, by_need) in SET_ASIDES.items():
+        rows = by_year.filter(pl.col("entity_id") == town)
+        assert rows["improvement_grant"].to_list() == [f"{g}.00" for g in grant]
+        assert rows["improvement_grant_by_need"].to_list() == by_need
+        # the proposal is shown, not carved out: the town keeps the total less the grant in force
+        totals = [int(t.replace(".", "")) for t in rows["total"]]
+        after = [int(t.replace(".", "")) for t in rows["after_set_asides"]]
+        assert [t - a for t, a in zip(totals, after, strict=True)] == [g * 100 for g in grant]
+    # Brookline keeps exactly its base-year grant unrestricted, year after year
+    assert by_year.filter(pl.col("entity_id") == "T2")["after_set_asides"].unique().to_list() == ["20000000.00"]
+    assert by_year.filter(pl.col("entity_id") == "T2")["improvement_grant_pct"].to_list() == [
+        "6.43",  # 1,374,766 / 21,374,766 = 6.4318 %
+        "10.74",
+        "16.50",  # 3,952,452 / 23,952,452 = 16.5013 %
+        "20.10",
+    ]
+    summary = pl.read_csv(tmp_path / "summary.csv", infer_schema=False)
+    assert summary["improvement_grant"].to_list() == ["1374766.00", "2405840.00", "3952452.00", "5029976.00"]
+    assert summary["improvement_grant_recipients"].to_list() == ["1"] * 4
+    assert summary["improvement_grant_by_need_recipients"].to_list() == ["2"] * 4
+    # 735,000 / 6,860,000 = 10.714 %; 3,260,557.53 / 21,374,766 = 15.254 %
+    assert summary["improvement_grant_by_need_min_pct"][0] == "10.71"
+    assert summary["improvement_grant_by_need_max_pct"][0] == "15.25"
+    # 1,374,766 / 28,724,766 = 4.786 %
+    assert summary["improvement_grant_pct"][0] == "4.79"
+
+
+YEAR_FORMULA = """
+formula: yearly
+label: Per-pupil aid from a table with one row per town and year
+entity: {kind: town, id: town_id, pupils: students, prior_total: last_year, year: fiscal_year}
+parameters:
+  rate:
+    label: Aid per pupil
+    unit: usd_per_pupil
+    values:
+      2026-07-01: {value: 1000, reference: {title: Test act}}
+      2027-07-01: {value: 1100, reference: {title: Test act}}
+  stop_loss:
+    label: Largest loss as a share of last year
+    unit: share
+    values:
+      2026-07-01: {value: 0.05, reference: {title: Test act}}
+inputs:
+  town_id: {label: Town, type: category, unit: id}
+  fiscal_year: {label: Fiscal year, type: integer, unit: year}
+  students: {label: Students, type: integer, unit: pupils}
+  last_year: {label: Last year's aid, type: number, unit: usd, min: 0}
+components:
+  aid: {kind: per_pupil, label: Aid, count: students, rate: rate}
+  floor: {kind: hold_harmless, label: Stop-loss, prior: last_year, max_loss: stop_loss}
+"""
+
+
+def _year_files(tmp_path: Path, rows: str) -> tuple[Path, Path]:
+    formula, table = tmp_path / "yearly.yaml", tmp_path / "towns.csv"
+    formula.write_text(YEAR_FORMULA, encoding="utf-8")
+    table.write_text("town_id,fiscal_year,students,last_year\n" + rows, encoding="utf-8")
+    return formula, table
+
+
+def test_year_tables_run_each_year_on_its_rows(tmp_path: Path) -> None:
+    # B's enrolment halves in 2028: the stop-loss holds it to 95 % of its 2027 aid, which the runner carries
+    # (rows in another order in 2028, and C appears only in 2028 with its own prior)
+    formula, table = _year_files(
+        tmp_path,
+        "A,2027,100,90000\nB,2027,200,190000\nC,2028,10,12000\nB,2028,100,0\nA,2028,100,0\nA,2029,100,0\n",
+    )
+    runs = run_years(formula, table, [2027, 2028])
+    assert [r.run.table.ids.tolist() for r in runs] == [["A", "B"], ["C", "B", "A"]]
+    assert runs[0].run.total_cents.tolist() == [100_000_00, 200_000_00]
+    # 2028: rate 1,100; B 110,000 < 95 % × 200,000 = 190,000; C 11,000 < 95 % × 12,000 = 11,400 (its own row)
+    assert runs[1].run.total_cents.tolist() == [11_400_00, 190_000_00, 110_000_00]
+    assert runs[1].run.prior_total_cents.tolist() == [12_000_00, 200_000_00, 100_000_00]  # type: ignore[union-attr]
+    # after a gap the prior is the table's, not the last year run
+    gap = run_years(formula, table, [2027, 2029])
+    assert gap[1].run.prior_total_cents.tolist() == [0]  # type: ignore[union-attr]
+    # allocate takes the rows of the fiscal year its date falls in
+    import datetime as dt
+
+    assert allocate(formula, table, dt.date(2027, 9, 1)).table.ids.tolist() == ["C", "B", "A"]
+    assert allocate(formula, table, dt.date(2027, 6, 30)).table.ids.tolist() == ["A", "B"]
+
+
+def test_year_tables_errors(tmp_path: Path) -> None:
+    formula, table = _year_files(tmp_path, "A,2027,100,90000\nB,2027,200,190000\nA,2028,100,0\nA,2027,5,0\n")
+    with pytest.raises(InputError) as exc:
+        run_years(formula, table, [2027])
+    (p,) = exc.value.problems
+    assert p.code == "duplicate_entity" and p.row == 5 and "with fiscal_year 2027 already appears in row 2" in p.message
+    formula, table = _year_files(tmp_path, "A,2027,100,90000\nA,2028,100,0\n")
+    with pytest.raises(InputError) as exc:
+        run_years(formula, table, [2027, 2028, 2029])
+    (p,) = exc.value.problems
+    assert p.code == "missing_year" and p.value == 2029 and "fiscal years 2027, 2028" in str(p)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(YEAR_FORMULA.replace("{label: Fiscal year, type: integer", "{label: Fiscal year, type: number"))
+    with pytest.raises(FormulaError) as fexc:
+        run_years(bad, table, [2027])
+    assert fexc.value.code == "invalid_value" and "entity.year" in str(fexc.value)

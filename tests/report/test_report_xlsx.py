@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
-from conftest import MakeRun
 
+from conftest import MakeRun
 from fairshare.programs.positions import starter_budget
 from fairshare.report import write_workbook
 from fairshare.rules import Run

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,27 +44,31 @@ class YearRun:
     run: Run
 
 
-def parse_years(text: str) -> tuple[int, int]:
-    """``2027..2030`` (or a single year) -> (first, last)."""
-    m = re.fullmatch(r"\s*(\d{4})\s*(?:\.\.\s*(\d{4})\s*)?", text)
-    if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
-        raise FormulaError(
-            Problem(
-                "invalid_value",
-                f"--years {text!r} is not FIRST..LAST (fiscal years)",
-                value=text,
-                hint="e.g. --years 2027..2030",
+def parse_years(text: str) -> list[int]:
+    """``2027..2030``, a single year, or several of these joined by commas -> the fiscal years, ascending."""
+    years: set[int] = set()
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d{4})\s*(?:\.\.\s*(\d{4})\s*)?", part)
+        if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+            raise FormulaError(
+                Problem(
+                    "invalid_value",
+                    f"--years {text!r} is not FIRST..LAST (fiscal years), or several joined by commas",
+                    value=text,
+                    hint="e.g. --years 2027..2030 or --years 2013..2017,2026",
+                )
             )
-        )
-    first = int(m.group(1))
-    return first, int(m.group(2) or first)
+        first = int(m.group(1))
+        years.update(range(first, int(m.group(2) or first) + 1))
+    return sorted(years)
 
 
-def run_years(formula_path: str | Path, data_path: str | Path, first: int, last: int) -> list[YearRun]:
-    """Evaluate FY ``first`` .. FY ``last`` in order; from the second year on, the prior is last year's result.
+def run_years(formula_path: str | Path, data_path: str | Path, years: Sequence[int]) -> list[YearRun]:
+    """Evaluate the fiscal ``years`` in order; a year that follows a year of the run takes its result as prior.
 
     With ``entity.year`` the table has one row per entity and year and each year runs on its
-    own rows; the prior of an entity absent the year before stays as its row gives it.
+    own rows; the prior of an entity absent the year before (or after a gap in ``years``)
+    stays as its row gives it.
     """
     formula = load_formula(formula_path)
     prior_col = formula.entity.prior_total
@@ -78,10 +83,10 @@ def run_years(formula_path: str | Path, data_path: str | Path, first: int, last:
         )
     full = load_entities(data_path, formula)
     runs: list[YearRun] = []
-    for year in range(first, last + 1):
+    for year in sorted(years):
         plan = compile_formula(formula, dt.date(year - 1, 7, 1))
         table = select_year(full, formula, year)
-        if runs and prior_col is not None:
+        if runs and prior_col is not None and runs[-1].fiscal_year == year - 1:
             table = _carry_prior(table, runs[-1].run, prior_col)
         runs.append(YearRun(year, evaluate(plan, table)))
     return runs
