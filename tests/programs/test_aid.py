@@ -100,7 +100,7 @@ SET_ASIDES = {
 
 def test_set_asides_year_by_year(tmp_path: Path) -> None:
     runs = run_years(FORMULA, TOWNS, range(2027, 2031))
-    for town, (grant, by_need) in SET_ASIDES.items():
+    for town, (grant, _) in SET_ASIDES.items():
         i = runs[0].run.table.index_of(town)
         assert [int(r.run.set_aside_cents[0][i]) for r in runs] == [g * 100 for g in grant], town
     write_years(runs, tmp_path, FORMULA)

@@ -72,8 +72,8 @@ def test_set_aside_is_the_exact_increase_and_reconciles(rows: list[tuple[int, fl
     base_cents = np.asarray([round(r[1] * 100) for r in rows], dtype=np.int64)
     # the increase over the base year, to the cent, read on the entity's total in cents
     assert (increase == np.maximum(run.total_cents - base_cents, 0)).all()
-    assert ((0 <= increase) & (increase <= run.total_cents)).all()
-    assert ((0 <= by_need) & (by_need <= run.total_cents)).all()
+    assert ((increase >= 0) & (increase <= run.total_cents)).all()
+    assert ((by_need >= 0) & (by_need <= run.total_cents)).all()
 
 
 def test_set_asides_read_earlier_ones_in_cents() -> None:
