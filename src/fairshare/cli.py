@@ -437,20 +437,29 @@ def _set_aside_table(runs: list[Any]) -> Table:
         else None,
     )
     kind = plan.formula.entity.kind
-    for col in ("FY", "set-aside", "amount", "% of total", f"{kind}s", "share range"):
-        t.add_column(col, justify="left" if col == "set-aside" else "right", no_wrap=col != "set-aside")
+    header = ("FY", "set-aside", "amount", "% of total", f"{kind}s", "share range")
+    rows: list[tuple[str, ...]] = []
     for yr in runs:
         summary = set_aside_summary(yr.run)
         for sa, cents in zip(yr.run.plan.set_asides, yr.run.set_aside_cents, strict=True):
             low, high = summary[sa.id + "_min_pct"], summary[sa.id + "_max_pct"]
-            t.add_row(
-                str(yr.fiscal_year),
-                ("" if sa.carved else "* ") + sa.id,
-                _money(int(cents.sum())),
-                f"{summary[sa.id + '_pct']}%",
-                str(summary[sa.id + "_recipients"]),
-                f"{low}-{high}%" if low != "" else "",
+            rows.append(
+                (
+                    str(yr.fiscal_year),
+                    ("" if sa.carved else "* ") + sa.id,
+                    _money(int(cents.sum())),
+                    f"{summary[sa.id + '_pct']}%",
+                    str(summary[sa.id + "_recipients"]),
+                    f"{low}-{high}%" if low != "" else "",
+                )
             )
+    for k, col in enumerate(header):
+        if col == "set-aside":  # names give way (with an ellipsis) before any figure does
+            t.add_column(col, no_wrap=True, overflow="ellipsis", min_width=12)
+        else:
+            t.add_column(col, justify="right", no_wrap=True, min_width=max(len(col), *(len(r[k]) for r in rows)))
+    for row in rows:
+        t.add_row(*row)
     return t
 
 
