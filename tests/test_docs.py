@@ -46,9 +46,14 @@ def test_formulas_doc_full_example_compiles() -> None:
 
 @pytest.mark.parametrize("index", range(1, len(_blocks())))
 def test_formulas_doc_component_examples_compile(index: int) -> None:
-    """Each kind's snippet, dropped into the full example's components, compiles."""
+    """Each kind's snippet, dropped into the full example's components (or set-asides), compiles."""
     full = yaml.safe_load(_blocks()[0])
     snippet = yaml.safe_load(_blocks()[index])
+    if "set_asides" in snippet:
+        full["set_asides"] = snippet["set_asides"]
+        plan = compile_formula(load_formula_text(yaml.safe_dump(full, sort_keys=False), "docs"), dt.date(2025, 7, 1))
+        assert [sa.id for sa in plan.set_asides] == list(snippet["set_asides"])
+        return
     full["components"].update(snippet)
     # the docs' snippets use a few more inputs than the full example declares
     full["inputs"].update(
