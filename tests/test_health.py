@@ -67,13 +67,14 @@ def test_every_unit_is_known(path: Path) -> None:
 
 
 def _reads(plan: Plan) -> set[str]:
-    """Every id read by an expression of the plan (variables, components, roles, the entity)."""
+    """Every id read by an expression of the plan (variables, components, roles, the entity, set-asides)."""
     exprs = [v.expr for v in plan.variables.values()]
     for comp in plan.components:
         exprs += comp.all_exprs()
     for role in plan.roles.values():
         exprs += [x for x in (role.salary, role.benefits_rate) if x is not None]
     exprs += [x for x in (plan.pupils, plan.need_share) if x is not None]
+    exprs += [sa.amount for sa in plan.set_asides]
     return set().union(*(e.names for e in exprs))
 
 

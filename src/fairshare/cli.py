@@ -238,6 +238,15 @@ def _print_trace(trace: Any) -> None:
     if trace.prior_total_cents is not None:
         change = trace.total_cents - trace.prior_total_cents
         out.print(f"Last year {_money(trace.prior_total_cents)}; change {_money(change)}")
+    for sa in trace.set_asides:
+        what = f"proposed instead of {sa.alternative_to}, not carved out" if sa.alternative_to else "set aside"
+        to = f", paid to {sa.paid_to}" if sa.paid_to else ""
+        out.print(
+            f"  [bold]{sa.label}[/] [cyan]{_money(sa.amount_cents)}[/] ({sa.share_pct}% of the total; {what}{to})"
+        )
+        out.print(f"    = {sa.rule}", markup=False)
+        if sa.citation:
+            out.print(f"    [dim]{sa.citation}[/]")
 
 
 @app.command()

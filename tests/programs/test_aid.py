@@ -205,3 +205,36 @@ def test_year_tables_errors(tmp_path: Path) -> None:
     with pytest.raises(FormulaError) as fexc:
         run_years(bad, table, [2027])
     assert fexc.value.code == "invalid_value" and "entity.year" in str(fexc.value)
+
+
+def test_set_asides_in_every_output_of_a_single_run(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from fairshare.pipeline import write_outputs
+    from fairshare.rules.trace import trace_entity
+
+    run = allocate(FORMULA, TOWNS, dt.date(2026, 7, 1))
+    write_outputs(run, tmp_path, FORMULA)
+    budgets = pl.read_csv(tmp_path / "budgets.csv", infer_schema=False)
+    t2 = budgets.filter(pl.col("entity_id") == "T2").row(0, named=True)
+    assert (t2["improvement_grant"], t2["improvement_grant_pct"], t2["after_set_asides"]) == (
+        "1374766.00",
+        "6.43",
+        "20000000.00",
+    )
+    trace = trace_entity(run, 1)
+    grant, proposal = trace.set_asides
+    assert (grant.amount, grant.share_pct, grant.alternative_to) == ("1374766.00", "6.43", None)
+    assert grant.citation == "Demo state aid act (synthetic), § 6, improvement grant"
+    assert (proposal.amount, proposal.alternative_to) == ("3260557.53", "improvement_grant")
+    letter = (tmp_path / "letters" / "T2.html").read_text(encoding="utf-8")
+    assert "Restricted parts of your total" in letter and "$20,000,000.00" in letter
+    assert "a proposal, shown for comparison: not in force" in letter
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Set-asides</h2>" in report and "6.43 % to 6.43 %" in report
+    manifest = (tmp_path / "manifest.json").read_text(encoding="utf-8")
+    assert '"improvement_grant_by_need": {' in manifest and '"alternative_to": "improvement_grant"' in manifest
+    explained = CliRunner().invoke(
+        app, ["explain", str(FORMULA), "--data", str(TOWNS), "--entity", "T2", "--date", "2026-07-01"]
+    )
+    assert explained.exit_code == 0 and "6.43% of the total; set aside" in explained.output

@@ -26,16 +26,16 @@ from fairshare.io import EntityTable, load_entities, select_year
 from fairshare.report.outputs import (
     cents_text,
     display_path,
-    pct_text,
     set_aside_frame,
     set_aside_manifest,
+    set_aside_summary,
     set_aside_text,
     sha256_file,
 )
 from fairshare.rules import Run, compile_formula, evaluate, load_formula
 from fairshare.rules.money import ROUNDING_RULE, dollars_text
 
-__all__ = ["YearRun", "parse_years", "run_years", "write_years"]
+__all__ = ["YearRun", "parse_years", "run_years", "set_aside_summary", "write_years"]
 
 
 @dataclass(frozen=True)
@@ -110,28 +110,6 @@ def _carry_prior(table: EntityTable, before: Run, prior_col: str) -> EntityTable
         columns={**table.columns, prior_col: np.asarray(previous, dtype=np.float64)},
         defaults_used={**table.defaults_used, prior_col: used & ~found},
     )
-
-
-def set_aside_summary(run: Run) -> dict[str, str | int]:
-    """Per set-aside: its statewide total, that total as a % of all entities' totals, how many entities
-    receive one and the lowest and highest share of an entity's total among them (percent, 2 decimals)."""
-    out: dict[str, str | int] = {}
-    total = int(run.total_cents.sum())
-    for sa, cents in zip(run.plan.set_asides, run.set_aside_cents, strict=True):
-        got = cents > 0
-        frame = pl.DataFrame(
-            {"part": [*cents[got].tolist(), int(cents.sum())], "whole": [*run.total_cents[got].tolist(), total]},
-            schema={"part": pl.Int64, "whole": pl.Int64},
-        ).with_columns(
-            pct_text(pl.col("part"), pl.col("whole")).alias("pct"), (pl.col("part") / pl.col("whole")).alias("r")
-        )
-        each = frame.head(int(got.sum())).sort("r")
-        out[sa.id] = dollars_text(int(cents.sum()))
-        out[sa.id + "_pct"] = frame["pct"][-1] or ""
-        out[sa.id + "_recipients"] = int(got.sum())
-        out[sa.id + "_min_pct"] = each["pct"][0] if each.height else ""
-        out[sa.id + "_max_pct"] = each["pct"][-1] if each.height else ""
-    return out
 
 
 def write_years(runs: list[YearRun], out_dir: Path, formula_path: Path) -> list[Path]:

@@ -206,6 +206,10 @@ def render_letter(
         "teacher_cost": money(teacher_cents) if teacher_cents else None,
         "change": change,
         "hash12": trace.formula_hash[:12],
+        "carved": any(sa.alternative_to is None for sa in trace.set_asides),
+        "unrestricted": money(
+            trace.total_cents - sum(sa.amount_cents for sa in trace.set_asides if sa.alternative_to is None)
+        ),
     }
     return environment().get_template("letter.html.j2").render(context)
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from fairshare import __version__
 from fairshare.rules.evaluate import Run
-from fairshare.rules.money import ROUNDING_RULE, dollars_text
+from fairshare.rules.money import ROUNDING_RULE, dollars_text, share_pct
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -26,6 +26,7 @@ __all__ = [
     "pct_text",
     "set_aside_frame",
     "set_aside_manifest",
+    "set_aside_summary",
     "set_aside_text",
     "sha256_file",
     "write_allocations_csv",
@@ -64,6 +65,25 @@ def set_aside_frame(run: Run) -> pl.DataFrame:
     if any(sa.carved for sa in run.plan.set_asides):
         data["after_set_asides"] = run.total_cents - carved
     return pl.DataFrame(data)
+
+
+def set_aside_summary(run: Run) -> dict[str, str | int]:
+    """Per set-aside: its statewide total, that total as a % of all entities' totals, how many entities
+    receive one and the lowest and highest share of an entity's total among them (percent, 2 decimals)."""
+    out: dict[str, str | int] = {}
+    total = int(run.total_cents.sum())
+    for sa, cents in zip(run.plan.set_asides, run.set_aside_cents, strict=True):
+        got = np.flatnonzero(cents > 0)
+        out[sa.id] = dollars_text(int(cents.sum()))
+        out[sa.id + "_pct"] = share_pct(int(cents.sum()), total)
+        out[sa.id + "_recipients"] = len(got)
+        out[sa.id + "_min_pct"] = out[sa.id + "_max_pct"] = ""
+        if len(got):
+            ratio = cents[got] / run.total_cents[got]
+            low, high = got[int(np.argmin(ratio))], got[int(np.argmax(ratio))]
+            out[sa.id + "_min_pct"] = share_pct(int(cents[low]), int(run.total_cents[low]))
+            out[sa.id + "_max_pct"] = share_pct(int(cents[high]), int(run.total_cents[high]))
+    return out
 
 
 def set_aside_text(run: Run, total: str = "total") -> list[pl.Expr]:

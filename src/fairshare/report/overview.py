@@ -23,6 +23,7 @@ from fairshare.report.html import (
     plural,
     signed_money,
 )
+from fairshare.report.outputs import set_aside_summary
 from fairshare.report.summary import comparison_charts, component_summary
 from fairshare.rules.evaluate import Run
 from fairshare.rules.money import ROUNDING_RULE, to_cents
@@ -211,8 +212,26 @@ def render_report(run: Run, *, district: str | None = None) -> str:
         "changes": _changes(entities, summary["current_label"].lower()) if prior is not None else None,
         "entities": entities,
         "rounding": ROUNDING_RULE,
+        "set_asides": _set_asides(run),
     }
     return environment().get_template("report.html.j2").render(context)
+
+
+def _set_asides(run: Run) -> list[dict[str, Any]]:
+    summary = set_aside_summary(run)
+    out = []
+    for sa, cents in zip(run.plan.set_asides, run.set_aside_cents, strict=True):
+        low, high = summary[sa.id + "_min_pct"], summary[sa.id + "_max_pct"]
+        out.append(
+            {
+                "sa": sa,
+                "amount": money(int(cents.sum())),
+                "pct": summary[sa.id + "_pct"],
+                "recipients": summary[sa.id + "_recipients"],
+                "range": f"{low} % to {high} %" if low != "" else "",
+            }
+        )
+    return out
 
 
 def write_report(run: Run, path: Path, *, district: str | None = None) -> Path:

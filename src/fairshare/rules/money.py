@@ -117,3 +117,12 @@ def dollars_text(cents: int | np.integer) -> str:
     sign = "-" if c < 0 else ""
     c = abs(c)
     return f"{sign}{c // 100}.{c % 100:02d}"
+
+
+def share_pct(part: int, whole: int) -> str:
+    """``part`` as a percent of ``whole`` (non-negative integer cents), 2 decimals, half up, in integers;
+    ``""`` when ``whole`` is not positive. ``report.outputs.pct_text`` is the same rule on columns."""
+    if whole <= 0:
+        return ""
+    q = (part * 20000 + whole) // (2 * whole)
+    return f"{q // 100}.{q % 100:02d}"

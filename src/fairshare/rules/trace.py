@@ -19,7 +19,7 @@ import numpy as np
 from fairshare import __version__
 from fairshare.rules.evaluate import Run
 from fairshare.rules.kinds import CompiledExpr, Kind
-from fairshare.rules.money import ROUNDING_RULE, dollars_text, to_cents
+from fairshare.rules.money import ROUNDING_RULE, dollars_text, share_pct, to_cents
 from fairshare.rules.units import format_value
 
 __all__ = ["TRACE_FORMAT", "EntityTrace", "InputRead", "LineTrace", "ParamRead", "trace_entity"]
@@ -77,6 +77,24 @@ class LineTrace:
 
 
 @dataclass(frozen=True)
+class SetAsideTrace:
+    """A restricted part of the entity's total: how much, its share, the rule that sizes it."""
+
+    id: str
+    label: str
+    amount_cents: int
+    share_pct: str
+    rule: str
+    paid_to: str | None
+    alternative_to: str | None
+    citation: str | None
+
+    @property
+    def amount(self) -> str:
+        return dollars_text(self.amount_cents)
+
+
+@dataclass(frozen=True)
 class EntityTrace:
     entity_id: str
     name: str
@@ -91,6 +109,7 @@ class EntityTrace:
     prior_total_cents: int | None
     solved: tuple[ParamRead, ...]
     rounding: str = ROUNDING_RULE
+    set_asides: tuple[SetAsideTrace, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -313,4 +332,17 @@ def trace_entity(run: Run, i: int) -> EntityTrace:
         pp if pp >= 0 else None,
         prior_cents,
         solved,
+        set_asides=tuple(
+            SetAsideTrace(
+                sa.id,
+                sa.label,
+                int(cents[i]),
+                share_pct(int(cents[i]), total),
+                sa.amount.source,
+                sa.paid_to,
+                sa.alternative_to,
+                None if sa.reference is None else sa.reference.cite(),
+            )
+            for sa, cents in zip(plan.set_asides, run.set_aside_cents, strict=True)
+        ),
     )
