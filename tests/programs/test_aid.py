@@ -238,3 +238,20 @@ def test_set_asides_in_every_output_of_a_single_run(tmp_path: Path) -> None:
         app, ["explain", str(FORMULA), "--data", str(TOWNS), "--entity", "T2", "--date", "2026-07-01"]
     )
     assert explained.exit_code == 0 and "6.43% of the total; set aside" in explained.output
+
+
+def test_set_asides_in_the_workbook(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import openpyxl
+
+    from fairshare.report import write_workbook
+
+    path = write_workbook(allocate(FORMULA, TOWNS, dt.date(2026, 7, 1)), tmp_path / "b.xlsx")
+    ws = openpyxl.load_workbook(path, read_only=True)["Budgets"]
+    rows = list(ws.iter_rows(values_only=True))
+    head, brookline = rows[0], rows[2]
+    grant = head.index("Improvement grant (the increase over the base year), restricted")
+    assert brookline[grant] == 1374766 and abs(brookline[grant + 1] - 0.06432) < 1e-5
+    assert head[-1] == "After set-asides" and brookline[-1] == 20_000_000
+    assert "(proposal)" in head[grant + 2]

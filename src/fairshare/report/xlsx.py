@@ -118,6 +118,11 @@ def _budgets(wb: Any, f: _Formats, run: Run) -> None:
     ws = wb.add_worksheet("Budgets")
     labels = [c.label for c in run.lines]
     heads = ["Entity id", "Name", "Pupils", *labels, "Total", "Per pupil", "Last year", "Change", "Change %"]
+    carved = [sa.alternative_to is None for sa in run.plan.set_asides]
+    for sa in run.plan.set_asides:
+        heads += [sa.label + ("" if sa.alternative_to is None else " (proposal)"), "Share of total"]
+    if any(carved):
+        heads.append("After set-asides")
     for c, head in enumerate(heads):
         ws.write_string(0, c, head, f.header)
     ws.set_row(0, 48)
@@ -141,12 +146,23 @@ def _budgets(wb: Any, f: _Formats, run: Run) -> None:
             ws.write_number(r, 6 + k, _dollars(delta), f.money)
             if prior[i] > 0:
                 ws.write_number(r, 7 + k, delta / int(prior[i]), f.pct)
+        col, left = 8 + k, int(totals[i])
+        for m, cents in enumerate(run.set_aside_cents):
+            ws.write_number(r, col, _dollars(cents[i]), f.money)
+            if totals[i] > 0:
+                ws.write_number(r, col + 1, int(cents[i]) / int(totals[i]), f.pct)
+            left -= int(cents[i]) if carved[m] else 0
+            col += 2
+        if any(carved):
+            ws.write_number(r, col, _dollars(left), f.money)
     names = [len(str(x)) for x in run.table.names]
     ws.set_column(0, 0, max(10, *(len(str(x)) + 2 for x in run.table.ids)) if run.table.n else 10)
     ws.set_column(1, 1, min(44, max(12, *(n + 2 for n in names))) if names else 12)
     ws.set_column(2, 2, 10)
     ws.set_column(3, 3 + k + 3, 16)
     ws.set_column(7 + k, 7 + k, 10)
+    if run.plan.set_asides:
+        ws.set_column(8 + k, len(heads) - 1, 16)
     ws.freeze_panes(1, 2)
     ws.autofilter(0, 0, max(run.table.n, 1), len(heads) - 1)
 
