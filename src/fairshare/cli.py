@@ -472,6 +472,13 @@ def _set_aside_table(runs: list[Any]) -> Table:
     return t
 
 
+# --- fairshare index (programs/need_index.py) ---
+
+# --- fairshare fund (programs/fund.py) ---
+
+# --- fairshare identify (programs/identify.py) ---
+
+
 @app.command()
 def demo(out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("demo-out")) -> None:
     """Generate the synthetic district, aggregate its students, allocate its budget, apply a sample trade."""

@@ -65,6 +65,9 @@ CODES: dict[str, str] = {
     "locked_role": "a trade changes a role the formula locks",
     "insufficient_fte": "a trade gives up more FTE of a role than the school has",
     "overspend": "trades cost more than the school's discretionary dollars",
+    # need index (fairshare index)
+    # restricted funds (fairshare fund)
+    # identification (fairshare identify)
 }
 
 
