@@ -12,7 +12,14 @@ from fairshare.programs import FORMULAS
 from fairshare.rules import UNITS, Formula, Plan, compile_formula, load_formula
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = sorted(FORMULAS.glob("*.yaml")) + sorted((ROOT / "examples").glob("**/*.yaml"))
+
+
+def _is_formula(path: Path) -> bool:
+    """Funding formulas (a top-level `formula:` key); examples also ship index, fund and identification specs."""
+    return any(line.startswith("formula:") for line in path.read_text(encoding="utf-8").splitlines())
+
+
+SHIPPED = [p for p in sorted(FORMULAS.glob("*.yaml")) + sorted((ROOT / "examples").glob("**/*.yaml")) if _is_formula(p)]
 IDS = [str(p.relative_to(ROOT)) for p in SHIPPED]
 
 

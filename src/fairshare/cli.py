@@ -474,7 +474,125 @@ def _set_aside_table(runs: list[Any]) -> Table:
 
 # --- fairshare index (programs/need_index.py) ---
 
+#: schools shown in the terminal by `fairshare index` (all of them are in index.csv)
+SHOWN_SCHOOLS = 10
+
+
+@app.command("index")
+def need_index(
+    spec: Annotated[Path, typer.Argument(help="Need-index spec (YAML).", show_default=False)],
+    data: Annotated[
+        Path,
+        typer.Option("--data", "-d", help="School or student rows: CSV, XLSX or Parquet.", show_default=False),
+    ],
+    out_dir: OutOpt,
+) -> None:
+    """Build a composite need index: normalise, weight and rescale indicators, rank schools, test the weights.
+
+    Writes index.csv (score, rank, each indicator's contribution), sensitivity.csv, near_cut.csv,
+    report.html and manifest.json."""
+    from fairshare.programs.need_index import run_index
+    from fairshare.programs.need_index_output import describe_eligibility, write_index
+
+    def go() -> None:
+        res = run_index(spec, data)
+        files = write_index(res, out_dir, spec, data)
+        b = res.base
+        labels = [ind.label for ind in res.spec.indicators.values()]
+        t = Table(title=f"{res.spec.label}: {len(res.ids)} schools, {describe_eligibility(res)}")
+        for col in ("rank", "school", "score", "eligible", "largest factor"):
+            t.add_column(col, justify="right" if col in ("rank", "score") else "left")
+        for i in res.order[:SHOWN_SCHOOLS].tolist():
+            k = int(b.contributions[i].argmax())
+            t.add_row(
+                str(b.rank[i]),
+                f"{res.names[i]} ({res.ids[i]})",
+                f"{b.score[i]:.3f}",
+                "" if b.eligible is None else ("yes" if b.eligible[i] else "no"),
+                f"{labels[k]} ({b.contributions[i, k]:+.3f})" if b.contributions[i, k] > 0 else "",
+            )
+        out.print(t)
+        if len(res.ids) > SHOWN_SCHOOLS:
+            out.print(f"… and {len(res.ids) - SHOWN_SCHOOLS} more in {out_dir / 'index.csv'}")
+        out.print(f"Each score = {b.offset:.3f} (the average school) + one contribution per indicator.")
+        moved = [s for s in res.sensitivity if s.entering or s.leaving]
+        out.print(
+            f"Sensitivity (each weight ±{res.spec.sensitivity.step:.0%}): lowest Spearman "
+            f"{min(s.spearman for s in res.sensitivity):.4f}"
+            + (f"; the eligible set changes in {len(moved)} of {len(res.sensitivity)} cases" if moved else "")
+        )
+        for note in res.notes:
+            out.print(f"[yellow]note[/]: {note}")
+        out.print(f"Wrote {len(files)} files to {out_dir}/: {', '.join(f.name for f in files)}")
+
+    _guard(go, out_dir / "problems.csv")
+
+
 # --- fairshare fund (programs/fund.py) ---
+
+
+@app.command()
+def fund(
+    spec: Annotated[Path, typer.Argument(help="Fund spec (YAML).", show_default=False)],
+    data: DataOpt,
+    out_dir: OutOpt,
+    prior: Annotated[
+        Path | None, typer.Option("--prior", help="Last year's partner contracts: school_id, partner_id, amount.")
+    ] = None,
+    partners: Annotated[
+        Path | None, typer.Option("--partners", help="The partner menu: partner_id, partner_name, vetted.")
+    ] = None,
+    selections: Annotated[
+        Path | None,
+        typer.Option(
+            "--selections", help="Schools' partner selections (needs --partners): school, partner, amount, approvals."
+        ),
+    ] = None,
+) -> None:
+    """Share a fixed fund among the highest-need schools into a restricted line; check partner plans."""
+    import numpy as np
+    import polars as pl
+
+    from fairshare.programs.fund import allocate_fund, fund_summary, load_fund_spec, load_fund_table
+    from fairshare.programs.fund_outputs import write_fund
+    from fairshare.programs.partners import check_selections, impact, load_menu
+
+    def go() -> None:
+        if selections is not None and partners is None:
+            raise InputError(Problem("missing_column", "--selections needs --partners (the menu they choose from)"))
+        fund_spec = load_fund_spec(spec)
+        result = allocate_fund(fund_spec, load_fund_table(data, fund_spec))
+        menu = load_menu(partners) if partners is not None else None
+        plans = check_selections(result, menu, selections) if selections is not None and menu is not None else None
+        effect = impact(result, prior, menu) if prior is not None else None
+        inputs = [p for p in (data, prior, partners, selections) if p is not None]
+        files = write_fund(result, out_dir, spec, impact=effect, plans=plans, inputs=inputs)
+        s = fund_summary(result)
+        out.print(
+            f"[bold]{fund_spec.label}[/]: {_money(result.total_cents)} to {s['schools']} of {s['of_schools']} schools"
+            + (f", {_money(int(s['per_pupil'].replace('.', '')))} per pupil" if s["per_pupil"] else "")
+            + (f"; {_money(result.unallocated_cents)} not allocated" if result.unallocated_cents else "")
+        )
+        t = Table(title=f"Funded schools ({fund_spec.line.label})")
+        for col in ("rank", "school", "index", "pupils", "grant"):
+            t.add_column(col, justify="left" if col == "school" else "right")
+        order = np.argsort(result.rank)
+        for i in order[result.eligible[order]][:20]:
+            t.add_row(
+                str(result.rank[i]),
+                str(result.table.names[i]),
+                f"{result.table.index[i]:.4g}",
+                f"{result.table.pupils[i]:,.0f}",
+                _money(int(result.grant_cents[i])),
+            )
+        out.print(t)
+        if plans is not None:
+            ready = plans.filter(pl.col("status") == "approved").height
+            out.print(f"Partner plans: {ready} of {plans.height} approved")
+        out.print(f"Wrote {', '.join(str(f) for f in files)}")
+
+    _guard(go)
+
 
 # --- fairshare identify (programs/identify.py) ---
 

@@ -66,7 +66,13 @@ CODES: dict[str, str] = {
     "insufficient_fte": "a trade gives up more FTE of a role than the school has",
     "overspend": "trades cost more than the school's discretionary dollars",
     # need index (fairshare index)
+    "inconsistent_name": "rows of one entity id give it different names",
     # restricted funds (fairshare fund)
+    "fund_too_small": "the fund cannot pay every eligible school its minimum grant",
+    "unknown_partner": "a selection names a partner that is not on the menu",
+    "partner_not_vetted": "a selection names a partner on the menu that is not vetted",
+    "school_not_funded": "a selection is made for a school the fund does not pay",
+    "selection_over_budget": "a school's selections cost more than its restricted amount",
     # identification (fairshare identify)
 }
 

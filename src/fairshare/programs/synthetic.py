@@ -170,3 +170,54 @@ def synthetic_students(schools: pl.DataFrame, seed: int = 2026) -> pl.DataFrame:
             **{f: v[perm] for f, v in flags.items()},
         }
     ).select(["student_id", "school_id", "grade", *FLAG_COLUMNS])
+
+
+def synthetic_index_students(n_schools: int = 10, seed: int = 2026) -> pl.DataFrame:
+    """Student rows for the need index example (``examples/need-index/``): SYNTHETIC.
+
+    One row per student: school id and name, home neighbourhood, yes/no low income, English
+    learner and disability flags, a prior test score (0-100; blank for some newcomers), an
+    attendance rate (0-1; blank for a few), and the home neighbourhood's crime rate (incidents
+    per 1,000 residents), share of adults with a bachelor's degree and median household income
+    (blank where a small neighbourhood's figure is suppressed). About 15 students per school.
+    """
+    rng = np.random.default_rng(seed + 7)
+    n_hoods = 8
+    hood_need = np.linspace(0.05, 0.95, n_hoods)[rng.permutation(n_hoods)]
+    crime = np.round(12 + 55 * hood_need + rng.normal(0, 4, n_hoods), 1)
+    degree = np.round(np.clip(0.62 - 0.45 * hood_need + rng.normal(0, 0.03, n_hoods), 0.03, 0.9), 3)
+    income = np.round(98_000 - 62_000 * hood_need + rng.normal(0, 4_000, n_hoods), -2)
+    school_need = np.linspace(0.1, 0.9, n_schools)[rng.permutation(n_schools)]
+    sizes = rng.integers(12, 19, n_schools)
+    school = np.repeat(np.arange(n_schools), sizes)
+    n = int(sizes.sum())
+    need = np.clip(school_need[school] + rng.normal(0, 0.15, n), 0, 1)
+    # students live near their school: neighbourhoods whose need is close to the student's
+    hood = np.argmin(np.abs(hood_need[None, :] - need[:, None]) + rng.uniform(0, 0.25, (n, n_hoods)), axis=1)
+    low_income = rng.random(n) < 0.15 + 0.7 * need
+    el = rng.random(n) < 0.04 + 0.3 * need
+    swd = rng.random(n) < 0.16
+    prior = np.round(np.clip(rng.normal(72 - 30 * need - 6 * swd, 9), 1, 100))
+    attendance = np.round(np.clip(rng.normal(0.95 - 0.09 * need, 0.03), 0.6, 1.0), 3)
+    ids = [f"S{s + 1:02d}" for s in range(n_schools)]
+    names = [f"{_NAMES[s % len(_NAMES)]} Elementary School" for s in range(n_schools)]
+    yes_no = np.array(["N", "Y"], dtype=object)
+    suppressed = hood_need == hood_need.min()  # the least-needy neighbourhood's income is suppressed (small)
+    return pl.DataFrame(
+        {
+            "student_id": [f"P{i + 1:04d}" for i in range(n)],
+            "school_id": [ids[s] for s in school],
+            "school_name": [names[s] for s in school],
+            "neighbourhood": [f"N{h + 1}" for h in hood],
+            "low_income": yes_no[low_income.astype(int)].tolist(),
+            "english_learner": yes_no[el.astype(int)].tolist(),
+            "disability": yes_no[swd.astype(int)].tolist(),
+            "prior_score": pl.Series(np.where(rng.random(n) < 0.06, np.nan, prior), nan_to_null=True).cast(pl.Int64),
+            "attendance_rate": pl.Series(np.where(rng.random(n) < 0.04, np.nan, attendance), nan_to_null=True),
+            "crime_rate": crime[hood],
+            "adult_degree_share": degree[hood],
+            "median_income": pl.Series(np.where(suppressed[hood], np.nan, income[hood]), nan_to_null=True).cast(
+                pl.Int64
+            ),
+        }
+    )
