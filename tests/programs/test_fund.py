@@ -81,6 +81,8 @@ def test_until_the_money_runs_out() -> None:
     assert stop.reasons[2].endswith("the fund ran out before this rank")
     part = allocate_fund(_spec({"rule": "until_exhausted", "rate": 100, "last": "partial"}, total=10000), table)
     assert part.grant_cents.tolist() == [400000, 500000, 100000, 0] and part.unallocated_cents == 0
+    assert part.reasons[2].endswith("the fund ran out here: it gets what was left")
+    assert part.reasons[1].endswith("reached before the fund ran out")
 
 
 def test_ties_rank_by_id_and_row_order_does_not_matter() -> None:

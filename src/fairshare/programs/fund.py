@@ -200,6 +200,7 @@ def allocate_fund(spec: FundSpec, table: FundTable) -> FundResult:
     at_min = np.zeros(n, dtype=bool)
     reasons = [""] * n
     unallocated = 0
+    partial: int | None = None
     if e.rule in ("top", "threshold"):
         if e.rule == "top":
             assert e.top is not None
@@ -250,12 +251,17 @@ def allocate_fund(spec: FundSpec, table: FundTable) -> FundResult:
         first_out = int(np.argmin(covered)) if not covered.all() else None
         left = total_cents - int(cents.sum())
         if first_out is not None and e.last == "partial" and left > 0:
-            cents[order[first_out]] = left
+            partial = int(order[first_out])
+            cents[partial] = left
         eligible = cents > 0
         at_min = eligible & (wanted > to_cents(rate * table.pupils)) & (cents == wanted)
         unallocated = total_cents - int(cents.sum())
     for i in range(n):
         reasons[i] = _reason(spec, table, rank, bool(eligible[i]), i)
+    if partial is not None:
+        reasons[partial] = reasons[partial].replace(
+            "reached before the fund ran out", "the fund ran out here: it gets what was left"
+        )
     return FundResult(spec, table, rank, eligible, cents, at_min, reasons, unallocated)
 
 
