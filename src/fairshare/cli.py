@@ -597,6 +597,86 @@ def fund(
 # --- fairshare identify (programs/identify.py) ---
 
 
+def _named_tables(items: list[str]) -> dict[str, Path]:
+    """``NAME=PATH`` pairs; a bare PATH is named after its file stem."""
+    tables: dict[str, Path] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            name, path = Path(item).stem, item
+        if name in tables:
+            raise InputError(Problem("missing_table", f"--data names table {name!r} twice", value=item))
+        tables[name] = Path(path)
+    return tables
+
+
+@app.command()
+def identify(
+    rules: Annotated[Path, typer.Argument(help="Identification rules (YAML).", show_default=False)],
+    data: Annotated[
+        list[str],
+        typer.Option(
+            "--data",
+            "-d",
+            help="A table the rules declare, as NAME=PATH (CSV, XLSX or Parquet); repeat for each table. "
+            "A bare PATH is named after its file name without extension.",
+            show_default=False,
+        ),
+    ],
+    out_dir: OutOpt,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="The previous list of identified entities (read as `previous.list` says)."),
+    ] = None,
+) -> None:
+    """Identify entities by rank and threshold rules, tier them with their monitoring workload, share a grant."""
+    from fairshare.programs.identify import run_identify, summary
+    from fairshare.programs.identify_outputs import write_identify
+
+    def go() -> None:
+        tables = _named_tables(data)
+        result = run_identify(rules, tables, previous)
+        files = write_identify(result, out_dir, rules, tables, previous)
+        s = summary(result)
+        m = result.rules.model
+        kind = m.entity.kind
+        year = f" ({s['year']})" if s["year"] is not None else ""
+        out.print(
+            f"[bold]{m.label}[/]{year}: {s['identified']} of {s['entities']} {kind}s identified "
+            f"({s['in_universe']} in the universe)"
+        )
+        if s["previously_identified"] is not None:
+            out.print(
+                f"Against the previous list of {s['previously_identified']}: {s['entered']} enter, {s['left']} leave, "
+                f"{s['stayed']} stay" + (f", {s['transition']} in transition" if s["transition"] else "")
+            )
+        for sid, levels in s["tiers"].items():
+            t = Table(title=m.tiers[sid].label)
+            for col in ("tier", "who attends", f"{kind}s", "meetings each", "meetings a year"):
+                t.add_column(col, justify="left" if col in ("tier", "who attends") else "right")
+            for lv in levels:
+                t.add_row(
+                    lv["label"],
+                    lv["attendees"],
+                    str(lv["entities"]),
+                    f"{lv['meetings_per_year']:g}",
+                    f"{lv['total_meetings']:g}",
+                )
+            total = sum(lv["total_meetings"] for lv in levels)
+            t.add_row("[bold]total[/]", "", str(sum(lv["entities"] for lv in levels)), "", f"[bold]{total:g}[/]")
+            out.print(t)
+        if result.grant is not None:
+            g = result.grant
+            out.print(
+                f"Grant {_money(g.total_cents)}: {_money(g.admin_cents)} administration, "
+                f"{_money(int(g.incentive_cents.sum()))} incentive, {_money(int(g.base_cents.sum()))} base "
+                f"to {int(g.recipients.sum())} {kind}s"
+            )
+        out.print(f"Wrote {', '.join(str(f) for f in files)}")
+
+    _guard(go, out_dir / "problems.csv")
+
+
 @app.command()
 def demo(out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("demo-out")) -> None:
     """Generate the synthetic district, aggregate its students, allocate its budget, apply a sample trade."""

@@ -74,6 +74,9 @@ CODES: dict[str, str] = {
     "school_not_funded": "a selection is made for a school the fund does not pay",
     "selection_over_budget": "a school's selections cost more than its restricted amount",
     # identification (fairshare identify)
+    "missing_table": "a table the rules read is not given (--data NAME=PATH, --previous), or one given is not declared",
+    "no_tier": "an identified entity matches none of a tier scheme's tiers",
+    "no_recipients": "the consolidated grant has nobody to pay (none identified, or every base weight is zero)",
 }
 
 

@@ -26,7 +26,7 @@ from fairshare.io.contract import check_duplicates
 from fairshare.io.read import read_raw
 from fairshare.rules._yaml import load_yaml_file, nearest_mark
 from fairshare.rules.money import dollars_text, largest_remainder, to_cents
-from fairshare.rules.schema import Reference, _problems_from_validation, _Strict
+from fairshare.rules.schema import Reference, StrictModel, validation_problems
 
 __all__ = ["FUND_ROUNDING", "FundResult", "FundSpec", "allocate_fund", "load_fund_spec", "load_fund_table"]
 
@@ -37,21 +37,21 @@ FUND_ROUNDING = (
 )
 
 
-class Cited(_Strict):
+class Cited(StrictModel):
     """A number with the document it comes from."""
 
     value: float
     reference: Reference
 
 
-class FundEntity(_Strict):
+class FundEntity(StrictModel):
     id: str = Field(description="the column that identifies a school")
     name: str | None = None
     pupils: str = Field(description="the column with the pupil count the rate applies to")
     index: str = Field(description="the column with the need index (higher = more need)")
 
 
-class Eligibility(_Strict):
+class Eligibility(StrictModel):
     rule: Literal["top", "threshold", "until_exhausted"]
     top: Cited | None = None
     threshold: Cited | None = None
@@ -70,17 +70,17 @@ class Eligibility(_Strict):
         return self
 
 
-class Line(_Strict):
+class Line(StrictModel):
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     label: str = Field(min_length=1)
     restriction: str = Field(min_length=1, description="what the line may pay for")
 
 
-class Approval(_Strict):
+class Approval(StrictModel):
     label: str = Field(min_length=1)
 
 
-class FundSpec(_Strict):
+class FundSpec(StrictModel):
     fund: str = Field(min_length=1)
     label: str = Field(min_length=1)
     description: str | None = None
@@ -110,7 +110,7 @@ def load_fund_spec(path: str | Path) -> FundSpec:
     try:
         spec = FundSpec.model_validate({**data, "source": str(p)})
     except ValidationError as exc:
-        raise FormulaError(_problems_from_validation(exc, (), FundSpec, str(p), marks)) from None
+        raise FormulaError(validation_problems(exc, (), FundSpec, str(p), marks)) from None
     if spec.minimum_grant is not None and spec.minimum_grant.value < 0:
         line, col = nearest_mark(marks, ("minimum_grant", "value"))
         raise FormulaError(

@@ -27,7 +27,7 @@ from fairshare.io.columns import boolean_column, has_columns, number_column, tex
 from fairshare.io.contract import check_duplicates
 from fairshare.io.read import RawTable, read_raw
 from fairshare.rules._yaml import Marks, key_mark, load_yaml_file, load_yaml_text, nearest_mark
-from fairshare.rules.schema import Reference, _problems_from_validation, _Strict
+from fairshare.rules.schema import Reference, StrictModel, validation_problems
 
 __all__ = [
     "DIRECTIONS",
@@ -51,7 +51,7 @@ NORMALISATIONS: tuple[str, ...] = ("zscore", "percentile", "minmax")
 MISSING_POLICIES: tuple[str, ...] = ("error", "mean", "median", "exclude_indicator")
 
 
-class Weight(_Strict):
+class Weight(StrictModel):
     """An indicator's weight: a positive number with the document it comes from."""
 
     value: float = Field(gt=0, allow_inf_nan=False)
@@ -65,7 +65,7 @@ class Weight(_Strict):
         return v
 
 
-class Indicator(_Strict):
+class Indicator(StrictModel):
     column: str = Field(min_length=1, description="the input column read")
     label: str = Field(min_length=1)
     description: str | None = None
@@ -77,12 +77,12 @@ class Indicator(_Strict):
     missing: MissingPolicy = "error"
 
 
-class IndexEntity(_Strict):
+class IndexEntity(StrictModel):
     id: str = Field(min_length=1, description="the column with the school id (on every row, also student rows)")
     name: str | None = Field(default=None, description="the column with the school's name")
 
 
-class Aggregate(_Strict):
+class Aggregate(StrictModel):
     """Student scores to one figure per school: their mean, or the share above a cut.
 
     Written ``aggregate: mean`` or ``aggregate: {share_above: 0.6}``.
@@ -112,7 +112,7 @@ class Aggregate(_Strict):
         return "mean" if self.mean else f"share above {self.share_above:g}"
 
 
-class Scale(_Strict):
+class Scale(StrictModel):
     min: float = Field(default=0.01, allow_inf_nan=False)
     max: float = Field(default=0.99, allow_inf_nan=False)
 
@@ -123,7 +123,7 @@ class Scale(_Strict):
         return self
 
 
-class Eligibility(_Strict):
+class Eligibility(StrictModel):
     """The eligible set: the ``top`` N schools by rank, or those scoring at least ``threshold``."""
 
     top: int | None = Field(default=None, ge=1, strict=True)
@@ -136,7 +136,7 @@ class Eligibility(_Strict):
         return self
 
 
-class NearCut(_Strict):
+class NearCut(StrictModel):
     """How close to the eligibility cut a school is listed: within ``ranks`` places or ``score`` points."""
 
     ranks: int | None = Field(default=None, ge=1, strict=True)
@@ -149,12 +149,12 @@ class NearCut(_Strict):
         return self
 
 
-class Sensitivity(_Strict):
+class Sensitivity(StrictModel):
     #: each weight is moved by -step and +step (a share: 0.10 = ±10 %), one at a time
     step: float = Field(default=0.10, gt=0, lt=1, allow_inf_nan=False)
 
 
-class IndexSpec(_Strict):
+class IndexSpec(StrictModel):
     index: str = Field(min_length=1, description="the index's id")
     label: str = Field(min_length=1)
     description: str | None = None
@@ -230,7 +230,7 @@ def _build(data: Any, file: str, marks: Marks) -> IndexSpec:
     try:
         spec = IndexSpec.model_validate({**body, "source": file})
     except ValidationError as exc:
-        raise FormulaError([*problems, *_problems_from_validation(exc, (), IndexSpec, file, marks)]) from None
+        raise FormulaError([*problems, *validation_problems(exc, (), IndexSpec, file, marks)]) from None
     problems += _cross_checks(spec, file, marks)
     if problems:
         raise FormulaError(problems)

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from fairshare.errors import Problem, TradeError
 from fairshare.rules._yaml import load_yaml_file, nearest_mark
 from fairshare.rules.evaluate import Run
 from fairshare.rules.money import to_cents
+from fairshare.rules.schema import StrictModel
 
 __all__ = [
     "PositionLine",
@@ -99,23 +100,19 @@ def starter_budget(run: Run, i: int) -> StarterBudget:
     return StarterBudget(str(run.table.ids[i]), str(run.table.names[i]), int(run.total_cents[i]), lines)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Trade(_Strict):
+class Trade(StrictModel):
     role: str
     fte: float = Field(description="FTE to add (positive) or give up (negative)")
     note: str | None = None
 
 
-class TradeRequest(_Strict):
+class TradeRequest(StrictModel):
     entity: str
     trades: list[Trade] = Field(min_length=1)
     requested_by: str | None = None
 
 
-class _RequestFile(_Strict):
+class _RequestFile(StrictModel):
     requests: list[TradeRequest] = Field(min_length=1)
 
 

@@ -38,11 +38,11 @@ ExprField = Annotated[str | float | int, Field(description="an expression, a par
 _NO_DEFAULT: Any = object()
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class Reference(_Strict):
+class Reference(StrictModel):
     """Where a value comes from: a statute, board policy, budget book page."""
 
     title: str = Field(min_length=1)
@@ -63,7 +63,7 @@ class Reference(_Strict):
         return ", ".join(parts)
 
 
-class DatedValue(_Strict):
+class DatedValue(StrictModel):
     value: float
     reference: Reference
 
@@ -75,7 +75,7 @@ class DatedValue(_Strict):
         return v
 
 
-class Parameter(_Strict):
+class Parameter(StrictModel):
     label: str = Field(min_length=1)
     description: str | None = None
     unit: str
@@ -84,10 +84,10 @@ class Parameter(_Strict):
     @field_validator("unit")
     @classmethod
     def _known_unit(cls, v: str) -> str:
-        return _check_unit(v)
+        return check_unit(v)
 
 
-def _check_unit(v: str) -> str:
+def check_unit(v: str) -> str:
     if v not in UNITS:
         near = difflib.get_close_matches(v, UNITS, n=1)
         raise ValueError(
@@ -98,7 +98,7 @@ def _check_unit(v: str) -> str:
     return v
 
 
-class InputColumn(_Strict):
+class InputColumn(StrictModel):
     """One column of the input contract."""
 
     label: str = Field(min_length=1)
@@ -117,7 +117,7 @@ class InputColumn(_Strict):
     @field_validator("unit")
     @classmethod
     def _known_unit(cls, v: str) -> str:
-        return _check_unit(v)
+        return check_unit(v)
 
     @model_validator(mode="after")
     def _default_rules(self) -> InputColumn:
@@ -144,7 +144,7 @@ class InputColumn(_Strict):
         return lo, hi
 
 
-class EntitySpec(_Strict):
+class EntitySpec(StrictModel):
     kind: str = Field(min_length=1, description="what one row is: school, district, LEA, town")
     id: str = Field(description="the input column that identifies an entity")
     name: str | None = Field(default=None, description="the input column holding its name")
@@ -157,7 +157,7 @@ class EntitySpec(_Strict):
     )
 
 
-class Variable(_Strict):
+class Variable(StrictModel):
     label: str = Field(min_length=1)
     unit: str
     expr: ExprField
@@ -166,10 +166,10 @@ class Variable(_Strict):
     @field_validator("unit")
     @classmethod
     def _known_unit(cls, v: str) -> str:
-        return _check_unit(v)
+        return check_unit(v)
 
 
-class Role(_Strict):
+class Role(StrictModel):
     """A position type: average salary (+ benefits) and whether principals may trade it."""
 
     label: str = Field(min_length=1)
@@ -182,7 +182,7 @@ class Role(_Strict):
 # ----------------------------------------------------------------- components
 
 
-class _Component(_Strict):
+class _Component(StrictModel):
     kind: str
     label: str = Field(min_length=1)
     description: str | None = None
@@ -192,7 +192,7 @@ class _Component(_Strict):
     when: ExprField | None = None
 
 
-class Band(_Strict):
+class Band(StrictModel):
     label: str = Field(min_length=1)
     count: ExprField
     rate: ExprField
@@ -215,27 +215,27 @@ class PerPupil(_Component):
         return self
 
 
-class Point(_Strict):
+class Point(StrictModel):
     at: ExprField
     weight: ExprField
 
 
-class Escalating(_Strict):
+class Escalating(StrictModel):
     by: ExprField
     low: Point
     high: Point
 
 
-class Tiers(_Strict):
+class Tiers(StrictModel):
     by: ExprField
     steps: list[Point] = Field(min_length=1)
 
 
-class EscalatingWeight(_Strict):
+class EscalatingWeight(StrictModel):
     escalating: Escalating
 
 
-class TieredWeight(_Strict):
+class TieredWeight(StrictModel):
     tiers: Tiers
 
 
@@ -251,7 +251,7 @@ class Fixed(_Component):
     amount: ExprField
 
 
-class Ratio(_Strict):
+class Ratio(StrictModel):
     count: ExprField
     per: ExprField
     rounding: Literal["up", "down", "nearest", "none"]
@@ -350,7 +350,7 @@ COMPONENT_KINDS: dict[str, type[_Component]] = {
 ENTITY_TOTAL = "entity_total"
 
 
-class SetAside(_Strict):
+class SetAside(StrictModel):
     """A restricted grant carved out of an entity's total: not extra money, a part of it.
 
     ``amount`` may read everything a component reads, ``entity_total`` and earlier
@@ -369,7 +369,7 @@ class SetAside(_Strict):
 # ------------------------------------------------------------------- formula
 
 
-class Formula(_Strict):
+class Formula(StrictModel):
     """A loaded, schema-valid formula. ``marks`` map YAML paths to (line, col)."""
 
     formula: str = Field(min_length=1, description="the formula's id")
@@ -424,7 +424,7 @@ _TOP_KEYS = {
 }
 
 
-def _problems_from_validation(
+def validation_problems(
     exc: ValidationError, prefix: tuple[str | int, ...], model: type[BaseModel], file: str, marks: Marks
 ) -> list[Problem]:
     out: list[Problem] = []
@@ -511,7 +511,7 @@ def _flatten_parameters(tree: Any, file: str, marks: Marks, problems: list[Probl
             try:
                 out[".".join(path)] = Parameter.model_validate(node)
             except ValidationError as exc:
-                problems.extend(_problems_from_validation(exc, ("parameters", *path), Parameter, file, marks))
+                problems.extend(validation_problems(exc, ("parameters", *path), Parameter, file, marks))
             return
         if not node:
             problems.append(
@@ -612,13 +612,13 @@ def _build(data: Any, file: str, text: str, marks: Marks) -> Formula:
         try:
             components[cid] = model.model_validate(body)
         except ValidationError as exc:
-            problems.extend(_problems_from_validation(exc, ("components", cid), model, file, marks))
+            problems.extend(validation_problems(exc, ("components", cid), model, file, marks))
     rest = {k: v for k, v in data.items() if k in _TOP_KEYS and k not in ("parameters", "components")}
     formula: Formula | None = None
     try:
         formula = Formula.model_validate({**rest, "parameters": {}, "components": {}, "source": file, "text": text})
     except ValidationError as exc:
-        problems.extend(_problems_from_validation(exc, (), Formula, file, marks))
+        problems.extend(validation_problems(exc, (), Formula, file, marks))
     if problems:
         raise FormulaError(problems)
     assert formula is not None
