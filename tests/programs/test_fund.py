@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from fairshare.cli import app
 from fairshare.errors import FormulaError, InputError, RunError
+from fairshare.programs.fund import FundEntity as FundEntityModel
 from fairshare.programs.fund import FundResult, FundSpec, FundTable, allocate_fund, load_fund_spec, load_fund_table
 from fairshare.programs.partners import check_selections, impact, load_menu
 
@@ -222,3 +223,21 @@ def test_the_docs_spec_loads(tmp_path: Path) -> None:
     path.write_text(block, encoding="utf-8")
     spec = load_fund_spec(path)
     assert spec.eligibility.rule == "top" and spec.line.id == "partner_services"
+
+
+def test_the_need_index_output_feeds_the_fund(tmp_path: Path) -> None:
+    """`fairshare index` writes entity_id, name, score and (student level) students: a fund reads them as is."""
+    need = EXAMPLE.parent / "need-index"
+    ran = CliRunner().invoke(
+        app,
+        ["index", str(need / "spec.yaml"), "--data", str(need / "students.csv"), "--out", str(tmp_path / "i")],
+    )
+    assert ran.exit_code == 0, ran.output
+    spec = _spec({"rule": "top", "top": 4}, total=100000).model_copy(
+        update={"entity": FundEntityModel(id="entity_id", name="name", pupils="students", index="score")}
+    )
+    result = allocate_fund(spec, load_fund_table(tmp_path / "i" / "index.csv", spec))
+    index = pl.read_csv(tmp_path / "i" / "index.csv", infer_schema=False)
+    funded = [str(x) for x in result.table.ids[result.eligible]]
+    assert funded == index.filter(pl.col("eligible") == "yes")["entity_id"].to_list()
+    assert int(result.grant_cents.sum()) == 100000_00
