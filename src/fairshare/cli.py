@@ -472,6 +472,18 @@ def _set_aside_table(runs: list[Any]) -> Table:
     return t
 
 
+review_app = typer.Typer(
+    name="review",
+    help="Resource allocation review: per-pupil spending by school, peers, equity metrics, meeting packets.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(review_app, name="review")
+
+# --- fairshare review metrics (review/metrics.py) ---
+
+# --- fairshare review schools (review/schools.py) ---
+
 # --- fairshare index (programs/need_index.py) ---
 
 #: schools shown in the terminal by `fairshare index` (all of them are in index.csv)

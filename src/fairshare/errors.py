@@ -73,6 +73,7 @@ CODES: dict[str, str] = {
     "partner_not_vetted": "a selection names a partner on the menu that is not vetted",
     "school_not_funded": "a selection is made for a school the fund does not pay",
     "selection_over_budget": "a school's selections cost more than its restricted amount",
+    # resource allocation review (fairshare review)
     # identification (fairshare identify)
     "missing_table": "a table the rules read is not given (--data NAME=PATH, --previous), or one given is not declared",
     "no_tier": "an identified entity matches none of a tier scheme's tiers",
