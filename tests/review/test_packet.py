@@ -80,3 +80,24 @@ def test_pdf_is_a_pdf_and_deterministic(tmp_path: Path) -> None:
     assert pages is not None and int(pages.group(1)) >= 2  # the data pages, then the protocol on its own page
     html, pdf = write_packet(_packet(), tmp_path, "lincoln")
     assert html.name == "lincoln.html" and pdf.read_bytes() == first
+
+
+def test_methodology_from_the_formula() -> None:
+    import datetime as dt
+
+    from fairshare.programs import DEMO_FORMULA
+    from fairshare.review.methodology import methodology_from_formula
+    from fairshare.rules import compile_formula, load_formula
+
+    date = dt.date(2025, 7, 1)
+    plan = compile_formula(load_formula(DEMO_FORMULA), date)
+    paragraphs, lines, params = methodology_from_formula(DEMO_FORMULA, date)
+    assert "fitted to the money available" in paragraphs[0] and "in force on 2025-07-01" in paragraphs[0]
+    assert [r[0] for r in lines.rows] == [c.label for c in plan.components]
+    by_label = {r[0]: r for r in lines.rows}
+    assert by_label["English learners"][2] == "english_learners × base.per_pupil × weights.english_learner"
+    assert by_label["Magnet school supplement"][2].endswith(" when magnet")
+    assert len(params.rows) == len(plan.params) and all(r[2] for r in params.rows)  # every figure has its source
+    assert ("Base amount per pupil", "$5,300") == params.rows[
+        [r[0] for r in params.rows].index("Base amount per pupil")
+    ][:2]
