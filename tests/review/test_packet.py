@@ -98,6 +98,7 @@ def test_methodology_from_the_formula() -> None:
     assert by_label["English learners"][2] == "english_learners × base.per_pupil × weights.english_learner"
     assert by_label["Magnet school supplement"][2].endswith(" when magnet")
     assert len(params.rows) == len(plan.params) and all(r[2] for r in params.rows)  # every figure has its source
-    assert ("Base amount per pupil", "$5,300") == params.rows[
-        [r[0] for r in params.rows].index("Base amount per pupil")
-    ][:2]
+    assert params.rows[[r[0] for r in params.rows].index("Base amount per pupil")][:2] == (
+        "Base amount per pupil",
+        "$5,300",
+    )
