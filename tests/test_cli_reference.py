@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import typer.main
 
@@ -25,7 +26,12 @@ def reference() -> str:
         "with its location (see [errors.md](errors.md)).",
         "",
     ]
-    commands = root.commands  # type: ignore[attr-defined]
+    commands: dict[str, Any] = {}
+    for name, cmd in root.commands.items():  # type: ignore[attr-defined]
+        if hasattr(cmd, "commands"):  # a group, e.g. `review`: its sub-commands
+            commands |= {f"{name} {sub}": c for sub, c in cmd.commands.items()}
+        else:
+            commands[name] = cmd
     for name in sorted(commands):
         cmd = commands[name]
         params = [p for p in cmd.params if p.name != "help"]

@@ -482,7 +482,133 @@ app.add_typer(review_app, name="review")
 
 # --- fairshare review metrics (review/metrics.py) ---
 
+#: significant digits of the figures `fairshare review metrics` prints (the library keeps full floats)
+METRIC_DIGITS = 6
+
+
+@review_app.command("metrics")
+def review_metrics(
+    data: Annotated[
+        Path,
+        typer.Option("--data", "-d", help="One row per school or district: CSV, XLSX or Parquet.", show_default=False),
+    ],
+    value: Annotated[
+        str, typer.Option("--value", help="The column measured, e.g. spending per pupil (every value > 0).")
+    ],
+    weight: Annotated[
+        str | None,
+        typer.Option("--weight", help="Pupils column: the metrics become pupil-weighted. Default: rows count once."),
+    ] = None,
+    need: Annotated[
+        str | None,
+        typer.Option("--need", help="Need column (e.g. share of low-income pupils): progressivity metrics."),
+    ] = None,
+    wealth: Annotated[
+        str | None,
+        typer.Option("--wealth", help="Wealth column (e.g. property wealth per pupil, > 0): fiscal neutrality."),
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option("--group", help="Group column (e.g. district type): Theil index between and within groups."),
+    ] = None,
+) -> None:
+    """Equity metrics of a per-pupil figure across schools or districts, printed as JSON.
+
+    Range, restricted range, federal range ratio, coefficient of variation, McLoone, Verstegen, Gini and
+    Theil indexes; with --wealth, --need, --group also fiscal neutrality, progressivity and the Theil
+    decomposition. Figures are rounded to 6 significant digits; see docs/equity-metrics.md."""
+    from fairshare.review.metrics import metrics_from_table
+
+    def go() -> None:
+        result = metrics_from_table(data, value, weight=weight, need=need, wealth=wealth, group=group)
+        doc: dict[str, Any] = {
+            "format": "fairshare.equity-metrics/1",
+            "fairshare_version": __version__,
+            "data": str(data),
+            "value": value,
+            "weighted_by": weight,
+            "need": need,
+            "wealth": wealth,
+            "group": group,
+            "significant_digits": METRIC_DIGITS,
+        }
+        doc.update(result.as_dict(METRIC_DIGITS))
+        typer.echo(json.dumps(doc, indent=2, allow_nan=False))
+
+    _guard(go)
+
+
 # --- fairshare review schools (review/schools.py) ---
+
+#: units of the focus district shown in the terminal by `fairshare review schools` (all are in schools.csv)
+SHOWN_UNITS = 25
+
+
+@review_app.command("schools")
+def review_schools(
+    spec: Annotated[Path, typer.Argument(help="School spending review spec (YAML).", show_default=False)],
+    data: Annotated[
+        list[str],
+        typer.Option(
+            "--data",
+            "-d",
+            help="The units' table (a bare PATH: the spec's first table), and each other table the spec declares "
+            "as NAME=PATH. CSV, XLSX or Parquet.",
+            show_default=False,
+        ),
+    ],
+    out_dir: OutOpt,
+) -> None:
+    """Per-pupil spending of every school: ranks statewide and in its district, groups, views, similar peers.
+
+    Writes schools.csv (every unit: PPE, ranks, percentiles, peers' median, gap, flag), peers.csv,
+    groups.csv, report.html and manifest.json."""
+    from fairshare.review.schools import run_school_review
+    from fairshare.review.schools_outputs import write_school_review
+
+    def go() -> None:
+        res = run_school_review(spec, data)
+        files = write_school_review(res, out_dir, spec)
+        m = res.spec.model
+        s = res.schools
+        pool = s.filter(s["status"] == "in pool")
+        out.print(
+            f"[bold]{m.label}[/]: {pool.height:,} of {s.height:,} {m.unit.kind} rows compared "
+            f"({s.filter(s['status'] == 'excluded').height:,} excluded, "
+            f"{s.filter(s['status'] == 'left out').height:,} left out for missing values)"
+        )
+        listed = res.district_units()
+        shown = listed.filter(listed["status"] == "in pool")
+        title = "Focus district" if res.focus_district is not None else "Highest first"
+        t = Table(title=f"{title}: {m.spending.label} (rank 1 of {pool.height:,} = the highest)")
+        for col in ("unit", "pupils", "PPE", "rank", "peers' median", "gap", "flag"):
+            t.add_column(col, justify="left" if col in ("unit", "flag") else "right", no_wrap=col != "unit")
+        for r in shown.head(SHOWN_UNITS).iter_rows(named=True):
+            t.add_row(
+                f"[bold]{r['name']}[/]" if r["focus"] else r["name"],
+                f"{r['enrollment']:,.0f}",
+                f"${r['ppe']:,.0f}",
+                f"{r['state_rank']:,}",
+                "" if r["peer_median"] is None else f"${r['peer_median']:,.0f}",
+                "" if r["gap_pct"] is None else f"{r['gap_pct']:+.1f} %",
+                r["flag"],
+            )
+        out.print(t)
+        if shown.height > SHOWN_UNITS:
+            out.print(f"… and {shown.height - SHOWN_UNITS} more in {out_dir / 'schools.csv'}")
+        for g in res.groups.iter_rows(named=True):
+            plain, weighted_gap = (("—" if x is None else f"{x:+.1f} %") for x in (g["gap_pct"], g["weighted_gap_pct"]))
+            gap = "reference" if g["reference"] else f"{plain} (weighted {weighted_gap})"
+            mean = "—" if g["mean_ppe"] is None else f"${g['mean_ppe']:,.0f}"
+            weighted = "—" if g["weighted_mean_ppe"] is None else f"${g['weighted_mean_ppe']:,.0f}"
+            out.print(f"{g['label']}: {g['units']:,} units, mean {mean}, enrollment-weighted {weighted}; {gap}")
+        if res.focus_unit is not None:
+            f = res.unit(res.focus_unit)
+            out.print(f"[bold]{f['name']}[/] {f['flag_text'] or f['reason']}")
+        out.print(f"Wrote {', '.join(str(f) for f in files)}")
+
+    _guard(go, out_dir / "problems.csv")
+
 
 # --- fairshare index (programs/need_index.py) ---
 

@@ -74,6 +74,9 @@ CODES: dict[str, str] = {
     "school_not_funded": "a selection is made for a school the fund does not pay",
     "selection_over_budget": "a school's selections cost more than its restricted amount",
     # resource allocation review (fairshare review)
+    "district_amount_varies": "rows of one district give a district-level amount (e.g. central office) differently",
+    "empty_pool": "no school is left to compare once exclusions and missing values are taken out",
+    "too_few_units": "equity metrics need at least two units (schools or districts) to compare",
     # identification (fairshare identify)
     "missing_table": "a table the rules read is not given (--data NAME=PATH, --previous), or one given is not declared",
     "no_tier": "an identified entity matches none of a tier scheme's tiers",
