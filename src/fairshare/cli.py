@@ -610,6 +610,59 @@ def review_schools(
     _guard(go, out_dir / "problems.csv")
 
 
+@review_app.command("packet")
+def review_packet(
+    spec: Annotated[Path, typer.Argument(help="School spending review spec (YAML).", show_default=False)],
+    data: Annotated[
+        list[str],
+        typer.Option(
+            "--data",
+            "-d",
+            help="The review's tables, as for `fairshare review schools`.",
+            show_default=False,
+        ),
+    ],
+    out_dir: OutOpt,
+    unit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unit", "-u", help="A unit (school) id to make a packet for; repeat for several.", show_default=False
+        ),
+    ] = None,
+    formula: Annotated[
+        Path | None,
+        typer.Option("--formula", help="The district's allocation formula (YAML), shown as its methodology."),
+    ] = None,
+    date: DateOpt = None,
+) -> None:
+    """The review meeting packet, one per school, as HTML and PDF: data pages, methodology, timed protocol.
+
+    Without --unit: every school of the spec's focus district (or its focus unit)."""
+    from fairshare.review.packets import packet_units, write_packets
+    from fairshare.review.schools import run_school_review
+
+    def go() -> None:
+        res = run_school_review(spec, data)
+        ids = list(unit) if unit else packet_units(res)
+        if not ids:
+            raise InputError(
+                Problem(
+                    "missing_value",
+                    "no unit to make a packet for: give --unit, or a focus district or unit in the spec",
+                    file=str(spec),
+                )
+            )
+        for uid in ids:
+            res.unit(uid)  # an unknown id is a located error before any file is written
+        write_packets(res, ids, out_dir, formula=formula, date=_date(date) if formula is not None else None)
+        out.print(f"Wrote {len(ids)} packet{'s' if len(ids) != 1 else ''} (HTML and PDF) to {out_dir}/")
+        for uid in ids[:SHOWN_UNITS]:
+            r = res.unit(uid)
+            out.print(f"  {r['name']} ({uid}): packet-{uid}.html, .pdf")
+
+    _guard(go)
+
+
 # --- fairshare index (programs/need_index.py) ---
 
 #: schools shown in the terminal by `fairshare index` (all of them are in index.csv)

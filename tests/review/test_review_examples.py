@@ -229,3 +229,24 @@ def test_ct_joins_and_hartford(ct: SchoolReview) -> None:
     regional = ct.schools.filter(pl.col("id").cast(pl.Int64) > 200)
     assert regional.height == 17 and set(regional["flag"].to_list()) == {"no_peers"}  # no town row in the ECS table
     assert ct.fits["outcome"].n == 165 and ct.fits["high_needs"].n == 148
+
+
+def test_tx_packet_for_south_waco(tx: SchoolReview, tmp_path: Path) -> None:
+    """The packet a Waco ISD review meeting would use: the campus against its district and its Texas peers."""
+    from fairshare.review.packet import write_packet
+    from fairshare.review.packets import build_packet, packet_units
+
+    assert (
+        len(packet_units(tx)) == tx.schools.filter(pl.col("in_focus_district") & (pl.col("status") == "in pool")).height
+    )
+    packet = build_packet(tx, "161914130")
+    figures = dict(packet.figures)
+    assert figures["Gap to peers"] == "-17.4 %" and figures["Peers' median"].startswith("$")
+    assert (
+        "Spends 17.4 % less than its peers' median — discuss the allocation strategy." in packet.sections[0].paragraphs
+    )
+    html, pdf = write_packet(packet, tmp_path, "south-waco")
+    data = pdf.read_bytes()
+    pages = re.search(rb"/Count (\d+)", data)
+    assert data.startswith(b"%PDF-") and pages is not None and int(pages.group(1)) >= 3
+    assert "SOUTH WACO EL" in html.read_text(encoding="utf-8")

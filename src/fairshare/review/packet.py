@@ -145,7 +145,7 @@ class Packet:
     sections: tuple[PacketSection, ...]
     #: the district's resource allocation methodology (paragraphs), e.g. from its formula
     methodology: tuple[str, ...] = ()
-    methodology_table: PacketTable | None = None
+    methodology_tables: tuple[PacketTable, ...] = ()
     agenda: tuple[AgendaItem, ...] = AGENDA
     footer: str = ""
     sources: tuple[str, ...] = field(default_factory=tuple)
@@ -210,9 +210,9 @@ def _table(t: PacketTable, st: dict[str, ParagraphStyle], width: float) -> list[
 
 
 def _widths(t: PacketTable, width: float) -> list[float]:
-    """Column widths in proportion to their longest text (header or cell), each between 6 and 40 characters."""
-    longest = [max([len(c), *(len(r[k]) for r in t.rows)]) for k, c in enumerate(t.columns)]
-    weights = [min(max(n, 6), 40) for n in longest]
+    """Column widths in proportion to their longest text (a cell, or a header's longest word), 8 to 40 characters."""
+    longest = [max([max(len(w) for w in c.split()), *(len(r[k]) for r in t.rows)]) for k, c in enumerate(t.columns)]
+    weights = [min(max(n, 8), 40) + 2 for n in longest]
     return [width * w / sum(weights) for w in weights]
 
 
@@ -262,11 +262,11 @@ def render_pdf(packet: Packet) -> bytes:
             story += _chart(chart, st, width)
         for table in section.tables:
             story += _table(table, st, width)
-    if packet.methodology or packet.methodology_table is not None:
+    if packet.methodology or packet.methodology_tables:
         story.append(Paragraph("The district's resource allocation methodology", st["h2"]))
         story += [Paragraph(escape(p), st["body"]) for p in packet.methodology]
-        if packet.methodology_table is not None:
-            story += _table(packet.methodology_table, st, width)
+        for table in packet.methodology_tables:
+            story += _table(table, st, width)
     story += [PageBreak(), *_agenda(packet, st, width)]
     if packet.sources:
         story.append(Paragraph("Sources", st["h3"]))

@@ -8,6 +8,7 @@ the meeting packet are built. Nothing here prints or writes files.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ class SchoolReview:
     sources: list[Source]
     #: each peer variable's centre and scale (mean and SD for z-scores)
     scaling: dict[str, tuple[float, float]]
+    #: what the charts read (None when run without charts): :meth:`charts_for` redraws them for any unit
+    view: ViewData | None = None
 
     def unit(self, unit_id: str) -> dict[str, Any]:
         """One unit's row of ``schools`` as a dict."""
@@ -86,6 +89,19 @@ class SchoolReview:
     def peers_of(self, unit_id: str) -> pl.DataFrame:
         """A unit's peers, nearest first."""
         return self.peers.filter(pl.col("id") == str(unit_id))
+
+    def charts_for(self, unit_id: str) -> dict[str, str]:
+        """The views with ``unit_id`` as the focus unit (marked, with its own peers), for its packet."""
+        if self.view is None:
+            return {}
+        row = self.unit(unit_id)
+        j = int(np.flatnonzero(self.schools["id"].to_numpy() == str(unit_id))[0])
+        mine = self.peers_of(unit_id)
+        peers = [(str(n), float(p)) for n, p in zip(mine["peer_name"], mine["peer_ppe"], strict=True)]
+        view = dataclasses.replace(
+            self.view, focus_unit=j, peers=peers or None, peer_median=row["peer_median"] if peers else None
+        )
+        return charts(view)
 
     def district_units(self) -> pl.DataFrame:
         """The focus district's units (every unit without a focus district): the pool by PPE, highest first,
@@ -238,11 +254,13 @@ def run_school_review(
                 "gap_pct": pl.Float64, "weighted_gap_pct": pl.Float64},
     ).with_columns(pl.col(pl.Float64).fill_nan(None))  # fmt: skip
     svgs: dict[str, str] = {}
+    view = None
     if with_charts:
-        svgs = charts(_view_data(spec, u, ppe, pool, in_district, focus_district, focus_index, fits, medians, pr))
+        view = _view_data(spec, u, ppe, pool, in_district, focus_district, focus_index, fits, medians, pr)
+        svgs = charts(view)
     return SchoolReview(
         spec, schools, peers, groups, svgs, fits, medians, focus_district, focus_unit,
-        methods(spec, fits, medians), notes(spec, u, pr), u.sources, pr.scaling if pr else {},
+        methods(spec, fits, medians), notes(spec, u, pr), u.sources, pr.scaling if pr else {}, view,
     )  # fmt: skip
 
 
