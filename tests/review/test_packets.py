@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
-from test_schools import BASE, _write
+import pytest
+import yaml
+from test_schools import BASE, TABLE, _write
 from typer.testing import CliRunner
 
 from fairshare.cli import app
+from fairshare.errors import FormulaError
 from fairshare.programs import DEMO_FORMULA
 from fairshare.review.packet import render_html
 from fairshare.review.packets import build_packet, packet_units
@@ -71,3 +75,21 @@ def test_cli_writes_html_and_pdf_per_school(tmp_path: Path) -> None:
         app, ["review", "packet", str(spec), "--data", str(table), "--unit", "ZZ", "--out", str(tmp_path / "x")]
     )
     assert bad.exit_code == 1 and "ZZ" in bad.output and not (tmp_path / "x").exists()
+
+
+def test_a_rows_condition_keeps_one_year(tmp_path: Path) -> None:
+    """A table with one row per school and year: `rows:` keeps the year reviewed (row numbers as in the file)."""
+    spec = copy.deepcopy(BASE)
+    spec["tables"]["schools"]["columns"]["year"] = {"type": "integer"}
+    spec["tables"]["schools"]["rows"] = "year == 2025"
+    header, *rows = TABLE.strip().splitlines()
+    table = "\n".join([header + ",year", *(r + ",2024" for r in rows), *(r + ",2025" for r in rows)]) + "\n"
+    spec_path, table_path = _write(tmp_path, spec, table)
+    review = run_school_review(spec_path, table_path, with_charts=False)
+    assert review.schools.height == len(rows)
+    assert review.unit("A1")["row"] == len(rows) + 2  # the 2025 row: header is row 1, then 2024 rows
+    spec["tables"]["schools"]["rows"] = "yeer == 2025"
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    with pytest.raises(FormulaError) as exc:
+        run_school_review(spec_path, table_path, with_charts=False)
+    assert exc.value.code == "unknown_id" and "yeer" in str(exc.value) and exc.value.problems[0].line is not None

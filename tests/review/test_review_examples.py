@@ -231,6 +231,7 @@ def test_ct_joins_and_hartford(ct: SchoolReview) -> None:
     assert ct.fits["outcome"].n == 165 and ct.fits["high_needs"].n == 148
 
 
+@tx_present
 def test_tx_packet_for_south_waco(tx: SchoolReview, tmp_path: Path) -> None:
     """The packet a Waco ISD review meeting would use: the campus against its district and its Texas peers."""
     from fairshare.review.packet import write_packet
@@ -250,3 +251,32 @@ def test_tx_packet_for_south_waco(tx: SchoolReview, tmp_path: Path) -> None:
     pages = re.search(rb"/Count (\d+)", data)
     assert data.startswith(b"%PDF-") and pages is not None and int(pages.group(1)) >= 3
     assert "SOUTH WACO EL" in html.read_text(encoding="utf-8")
+
+
+SEATTLE = DATA / "seattle_school_budgets" / "sps_data_extract.csv"
+
+
+@pytest.mark.skipif(not SEATTLE.is_file(), reason="real data in ../shared/data")
+def test_seattle_one_year_of_a_school_by_year_table() -> None:
+    """`rows:` keeps 2023-24 of a table with one row per school and year; PPE and groups recomputed here."""
+    review = run_school_review(ROOT / "examples" / "review-seattle" / "review.yaml", str(SEATTLE))
+    raw = pl.read_csv(SEATTLE).filter(pl.col("Year") == "2023-24")
+    assert review.schools.height == raw.height == 73
+    ours = dict(zip(review.schools["id"], review.schools["ppe"], strict=True))
+    for r in raw.iter_rows(named=True):
+        assert ours[r["School"]] == pytest.approx(
+            r["Total Budget (BUDGET)"] / r["Total AAFTE* Enrollment (ENROLLMENT)"]
+        )
+    title_i = raw.with_columns(
+        (pl.col("Total Budget (BUDGET)") / pl.col("Total AAFTE* Enrollment (ENROLLMENT)")).alias("ppe"),
+        (pl.col("Federal Title I (BUDGET)").fill_null(0) > 0).alias("t1"),
+    )
+    groups = {r["group"]: r for r in review.groups.iter_rows(named=True)}
+    for gid, flag in (("title_i", True), ("other", False)):
+        part = title_i.filter(pl.col("t1") == flag)
+        assert groups[gid]["units"] == part.height
+        assert groups[gid]["mean_ppe"] == pytest.approx(part["ppe"].mean())
+    # Title I schools get more per pupil: a progressive distribution inside the district
+    assert groups["title_i"]["gap_pct"] > 30
+    gatzert = review.unit("Bailey Gatzert Elementary")
+    assert gatzert["flag"] == "below" and review.peers_of("Bailey Gatzert Elementary").height == 5

@@ -198,7 +198,14 @@ class _Checker:
         }
         groups = self._groups(m, conditions)
         self._focus_and_peers(m, values)
-        return ReviewSpec(m, variables, exclusions, groups, joins, self.file, self.text, self.marks)
+        row_filters = {
+            tid: e
+            for tid, t in m.tables.items()
+            if t.rows is not None
+            and (e := self.expr(t.rows, ("tables", tid, "rows"), set(t.columns), f"a column of table {tid}", True))
+            is not None
+        }
+        return ReviewSpec(m, variables, exclusions, groups, joins, self.file, self.text, self.marks, row_filters)
 
     def _cycles(self, variables: dict[str, Expr], joins: dict[str, Expr], m: ReviewModel) -> None:
         """Variables and join keys that depend on themselves (directly or through a joined table)."""

@@ -81,11 +81,13 @@ def resolve_tables(spec: ReviewSpec, given: str | Path | Mapping[str, str | Path
 
 
 def _read_columns(
-    raw: RawTable, spec: ReviewSpec, tid: str, problems: ProblemList
+    raw: RawTable, spec: ReviewSpec, tid: str, problems: ProblemList, only: set[str] | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     values: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
     for cid, col in spec.model.tables[tid].columns.items():
+        if only is not None and cid not in only:
+            continue
         header = col.column or cid
         if col.type in ("number", "integer"):
             v = number_column(raw, header, problems, integer=col.type == "integer", required=False)
@@ -281,6 +283,26 @@ class Tables:
         return f"{name} has no value", {}
 
 
+def _filtered(raw: RawTable, spec: ReviewSpec, tid: str, problems: ProblemList) -> RawTable:
+    """The rows of ``raw`` meeting the table's ``rows:`` condition (row numbers kept as the user sees them)."""
+    e = spec.row_filters[tid]
+    read = ProblemList()
+    values, missing = _read_columns(raw, spec, tid, read, only=set(e.names()))
+    problems.problems.extend(read.problems)
+    if read.problems:
+        return raw
+    with np.errstate(invalid="ignore"):
+        out = np.broadcast_to(np.asarray(e.compile()(values)), (raw.n,))
+    keep = out.astype(bool) & ~np.logical_or.reduce([missing[n] for n in e.names()] or [np.zeros(raw.n, dtype=bool)])
+    if not keep.any():
+        problems.add(
+            "empty_pool",
+            f"no row of table {tid} meets its `rows` condition {spec.model.tables[tid].rows!r}",
+            **spec.where("tables", tid, "rows"),
+        )
+    return RawTable(raw.frame.filter(pl.Series(keep)), raw.path, raw.rows[keep], raw.sha256, raw.blank_rows)
+
+
 def load_tables(spec: ReviewSpec, paths: Mapping[str, Path]) -> Tables:
     """Read every table the spec declares; the units' table in id order. Every bad cell is located."""
     problems = ProblemList()
@@ -289,7 +311,7 @@ def load_tables(spec: ReviewSpec, paths: Mapping[str, Path]) -> Tables:
         raw = read_raw(paths[tid])
         headers = [c.column or cid for cid, c in tspec.columns.items()]
         if has_columns(raw, headers, problems, f"declared by table {tid} in {spec.source}"):
-            raws[tid] = raw
+            raws[tid] = _filtered(raw, spec, tid, problems) if tid in spec.row_filters else raw
     problems.raise_if_any(InputError)
     raws[spec.primary] = _sorted_by_id(raws[spec.primary], spec, problems)
     tables = Tables(spec, raws, problems)

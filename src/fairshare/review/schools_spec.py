@@ -10,7 +10,7 @@ is refused. Every problem names ``file:line:col`` and loading collects them all 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -71,6 +71,8 @@ class TableSpec(StrictModel):
     description: str | None = None
     columns: dict[str, ColumnSpec] = Field(min_length=1)
     join: Join | None = None
+    #: keep only the rows where this condition on the table's own columns holds (e.g. one school year)
+    rows: str | None = None
 
 
 class Variable(StrictModel):
@@ -236,6 +238,8 @@ class ReviewSpec:
     source: str
     text: str
     marks: Marks
+    #: table id -> the condition its rows must meet (``rows:``)
+    row_filters: dict[str, Expr] = field(default_factory=dict)
 
     @property
     def primary(self) -> str:
