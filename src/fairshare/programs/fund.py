@@ -26,7 +26,7 @@ from fairshare.io.contract import check_duplicates
 from fairshare.io.read import read_raw
 from fairshare.rules._yaml import load_yaml_file, nearest_mark
 from fairshare.rules.money import dollars_text, largest_remainder, to_cents
-from fairshare.rules.schema import Reference, StrictModel, validation_problems
+from fairshare.rules.schema import Cited, StrictModel, validation_problems
 
 __all__ = ["FUND_ROUNDING", "FundResult", "FundSpec", "allocate_fund", "load_fund_spec", "load_fund_table"]
 
@@ -35,13 +35,6 @@ FUND_ROUNDING = (
     "largest remainder (whole cents, ties by school id); down the ranking each grant is rounded to whole cents "
     "half away from zero and what is left of the fund is reported, not spread."
 )
-
-
-class Cited(StrictModel):
-    """A number with the document it comes from."""
-
-    value: float
-    reference: Reference
 
 
 class FundEntity(StrictModel):

@@ -27,7 +27,6 @@ from fairshare.programs.identify_schema import (
     IdentifyRules,
     Node,
     Not,
-    Param,
     Path_,
     Rank,
     RulesModel,
@@ -41,7 +40,7 @@ from fairshare.programs.identify_schema import (
 )
 from fairshare.rules._yaml import Marks, key_mark, load_yaml_file, load_yaml_text, nearest_mark
 from fairshare.rules.expr import Const, Expr, ExprSyntaxError, parse_expr
-from fairshare.rules.schema import validation_problems
+from fairshare.rules.schema import CitedParameter, validation_problems
 
 __all__ = [
     "AllOf",
@@ -109,7 +108,7 @@ class _Checker:
                     )
         return e
 
-    def param(self, pid: Any, path: Path_, params: dict[str, Param], whole: bool = False) -> None:
+    def param(self, pid: Any, path: Path_, params: dict[str, CitedParameter], whole: bool = False) -> None:
         if not isinstance(pid, str):
             self.add(
                 "invalid_value",
@@ -125,7 +124,7 @@ class _Checker:
         if whole and (v < 1 or v % 1):
             self.add("invalid_value", f"parameter {pid} must be a whole number of at least 1 here (it is {v:g})", path)
 
-    def node(self, data: Any, path: Path_, names: set[str], params: dict[str, Param]) -> Node | None:
+    def node(self, data: Any, path: Path_, names: set[str], params: dict[str, CitedParameter]) -> Node | None:
         if not isinstance(data, dict):
             self.add("invalid_value", "a rule must be a mapping (bottom, top, when, any_of, all_of or not)", path)
             return None

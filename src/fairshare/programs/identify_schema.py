@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from fairshare.rules._yaml import Marks, nearest_mark
 from fairshare.rules.expr import Expr
-from fairshare.rules.schema import Reference, StrictModel, check_unit
+from fairshare.rules.schema import CitedParameter, StrictModel, check_unit
 
 __all__ = [
     "STATUS_NAMES",
@@ -35,19 +35,6 @@ Missing = Literal["error", "not_met"]
 Path_ = tuple[str | int, ...]
 #: names a tier condition may read besides columns, variables and parameters
 STATUS_NAMES = ("previously_identified", "transition")
-
-
-class Param(StrictModel):
-    label: str = Field(min_length=1)
-    value: float
-    unit: str
-    reference: Reference
-    description: str | None = None
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, v: str) -> str:
-        return check_unit(v)
 
 
 class ColumnSpec(StrictModel):
@@ -214,7 +201,7 @@ class RulesModel(StrictModel):
     entity: EntitySpec
     tables: dict[str, TableSpec] = Field(min_length=1)
     variables: dict[str, Variable] = Field(default_factory=dict)
-    parameters: dict[str, Param] = Field(default_factory=dict)
+    parameters: dict[str, CitedParameter] = Field(default_factory=dict)
     universe: dict[str, UniverseEntry] = Field(default_factory=dict)
     rule: Any
     lookback: Lookback | None = None
@@ -296,7 +283,7 @@ class IdentifyRules:
     marks: Marks
 
     @property
-    def params(self) -> dict[str, Param]:
+    def params(self) -> dict[str, CitedParameter]:
         return self.model.parameters
 
     def column_table(self) -> dict[str, str]:

@@ -20,7 +20,7 @@ from fairshare.report.html import number_text, plural
 from fairshare.review.methodology import methodology_from_formula
 from fairshare.review.packet import Packet, PacketChart, PacketSection, PacketTable, write_packet
 from fairshare.review.schools import SchoolReview
-from fairshare.review.schools_outputs import captions
+from fairshare.review.schools_outputs import captions, percent_points, whole_dollars
 
 __all__ = ["build_packet", "packet_units", "write_packets"]
 
@@ -31,16 +31,6 @@ _TITLES = {
     "quadrants": "Spending and outcomes: quadrants",
     "peers": "This school and its peers",
 }
-
-
-def _money(x: float | None) -> str:
-    return "—" if x is None else f"${x:,.0f}"
-
-
-def _pct(x: float | None, signed: bool = False) -> str:
-    if x is None:
-        return "—"
-    return f"{x:+.1f} %" if signed else f"{x:.1f} %"
 
 
 def _rank(r: Any, n: Any) -> str:
@@ -70,9 +60,9 @@ def _district_table(review: SchoolReview, unit_id: str) -> PacketTable | None:
                 r["name"],
                 r["type"],
                 "—" if r["enrollment"] is None else number_text(r["enrollment"]),
-                _pct(r["high_needs_pct"]),
-                _money(r["ppe"]),
-                _pct(r["gap_pct"], signed=True),
+                percent_points(r["high_needs_pct"]),
+                whole_dollars(r["ppe"]),
+                percent_points(r["gap_pct"], signed=True),
             )
         )
     return PacketTable(
@@ -91,15 +81,15 @@ def _peer_table(review: SchoolReview, unit_id: str, row: dict[str, Any]) -> Pack
     info = review.schools.select("id", "district_name", "type", "enrollment", "high_needs_pct")
     peers = mine.join(info, left_on="peer_id", right_on="id", how="left").sort("rank")
     body = [(row["name"] + " (this school)", row["type"], number_text(row["enrollment"] or 0),
-             _pct(row["high_needs_pct"]), _money(row["ppe"]))]  # fmt: skip
+             percent_points(row["high_needs_pct"]), whole_dollars(row["ppe"]))]  # fmt: skip
     for r in peers.iter_rows(named=True):
         body.append(
             (
                 f"{r['peer_name']} ({r['district_name'] or r['peer_district']})",
                 r["type"],
                 "—" if r["enrollment"] is None else number_text(r["enrollment"]),
-                _pct(r["high_needs_pct"]),
-                _money(r["peer_ppe"]),
+                percent_points(r["high_needs_pct"]),
+                whole_dollars(r["peer_ppe"]),
             )
         )
     p = review.spec.model.peers
@@ -124,9 +114,9 @@ def _group_table(review: SchoolReview) -> PacketTable | None:
         (
             r["label"] + (" (reference)" if r["reference"] else ""),
             str(r["units"]),
-            _money(r["mean_ppe"]),
-            _money(r["weighted_mean_ppe"]),
-            _pct(r["gap_pct"], signed=True) if not r["reference"] else "",
+            whole_dollars(r["mean_ppe"]),
+            whole_dollars(r["weighted_mean_ppe"]),
+            percent_points(r["gap_pct"], signed=True) if not r["reference"] else "",
         )
         for r in review.groups.iter_rows(named=True)
     )
@@ -148,10 +138,10 @@ def build_packet(
     label = m.spending.label
     district = row["district_name"] or row["district"]
     figures = (
-        (label, _money(row["ppe"])),
-        ("Peers' median", _money(row["peer_median"])),
-        ("Gap to peers", _pct(row["gap_pct"], signed=True)),
-        (m.high_needs.label if m.high_needs else "High needs", _pct(row["high_needs_pct"])),
+        (label, whole_dollars(row["ppe"])),
+        ("Peers' median", whole_dollars(row["peer_median"])),
+        ("Gap to peers", percent_points(row["gap_pct"], signed=True)),
+        (m.high_needs.label if m.high_needs else "High needs", percent_points(row["high_needs_pct"])),
         ("Enrollment", "—" if row["enrollment"] is None else number_text(row["enrollment"])),
     )
     svgs = review.charts_for(unit_id)

@@ -21,7 +21,7 @@ from fairshare.report.outputs import display_path, sha256_file
 from fairshare.review.schools import SchoolReview
 from fairshare.review.views import BIN_ABOVE
 
-__all__ = ["captions", "render_html", "summary", "write_school_review"]
+__all__ = ["captions", "percent_points", "render_html", "summary", "whole_dollars", "write_school_review"]
 
 
 def captions(review: SchoolReview) -> dict[str, str]:
@@ -142,11 +142,11 @@ def _sha(path: Path | None, text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _money(x: float | None) -> str:
+def whole_dollars(x: float | None) -> str:
     return "—" if x is None else f"${x:,.0f}"
 
 
-def _pct(x: float | None, signed: bool = False) -> str:
+def percent_points(x: float | None, signed: bool = False) -> str:
     if x is None:
         return "—"
     return f"{x:+.1f} %" if signed else f"{x:.1f} %"
@@ -159,13 +159,13 @@ def _unit_row(r: dict[str, Any]) -> dict[str, Any]:
         "type": r["type"],
         "grades": r["grade_span"].lstrip("'"),
         "enrollment": "—" if r["enrollment"] is None else number_text(r["enrollment"]),
-        "high_needs": _pct(r["high_needs_pct"]),
-        "ppe": _money(r["ppe"]),
+        "high_needs": percent_points(r["high_needs_pct"]),
+        "ppe": whole_dollars(r["ppe"]),
         "state": "" if r["state_rank"] is None else f"{r['state_rank']:,} of {r['state_units']:,}",
         "state_pct": "" if r["state_percentile"] is None else f"{r['state_percentile']:.0f}",
         "district": "" if r["district_rank"] is None else f"{r['district_rank']} of {r['district_units']}",
-        "peer_median": _money(r["peer_median"]),
-        "gap": _pct(r["gap_pct"], signed=True),
+        "peer_median": whole_dollars(r["peer_median"]),
+        "gap": percent_points(r["gap_pct"], signed=True),
         "flag": r["flag"],
         "flag_text": r["flag_text"],
         "status": r["status"],
@@ -199,10 +199,10 @@ def render_html(review: SchoolReview) -> str:
                 "district": r["peer_district"],
                 "type": r["peer_type"],
                 "enrollment": number_text(r["enrollment"]) if r["enrollment"] is not None else "—",
-                "high_needs": _pct(r["high_needs_pct"]),
+                "high_needs": percent_points(r["high_needs_pct"]),
                 "outcome": "—" if r["outcome"] is None else f"{r['outcome']:g}",
                 "distance": f"{r['distance']:.3f}",
-                "ppe": _money(r["peer_ppe"]),
+                "ppe": whole_dollars(r["peer_ppe"]),
             }
             for r in joined.iter_rows(named=True)
         ]
@@ -216,10 +216,10 @@ def render_html(review: SchoolReview) -> str:
             "reference": g["reference"],
             "units": g["units"],
             "enrollment": "—" if g["enrollment"] is None else number_text(g["enrollment"]),
-            "mean": _money(g["mean_ppe"]),
-            "weighted": _money(g["weighted_mean_ppe"]),
-            "gap": "" if g["reference"] else _pct(g["gap_pct"], signed=True),
-            "weighted_gap": "" if g["reference"] else _pct(g["weighted_gap_pct"], signed=True),
+            "mean": whole_dollars(g["mean_ppe"]),
+            "weighted": whole_dollars(g["weighted_mean_ppe"]),
+            "gap": "" if g["reference"] else percent_points(g["gap_pct"], signed=True),
+            "weighted_gap": "" if g["reference"] else percent_points(g["weighted_gap_pct"], signed=True),
         }
         for g in review.groups.iter_rows(named=True)
     ]

@@ -17,41 +17,14 @@ from pydantic import Field, field_validator, model_validator
 
 from fairshare.rules._yaml import Marks, nearest_mark
 from fairshare.rules.expr import Expr
-from fairshare.rules.schema import Reference, StrictModel, check_unit
+from fairshare.rules.schema import Cited, CitedParameter, Reference, StrictModel, check_unit
 
-__all__ = ["GRADE_VARIABLES", "PEER_BUILTINS", "Cited", "Param", "ReviewModel", "ReviewSpec"]
+__all__ = ["GRADE_VARIABLES", "PEER_BUILTINS", "ReviewModel", "ReviewSpec"]
 
 Path_ = tuple[str | int, ...]
 #: peer variables the review computes itself (besides numeric columns and variables)
 GRADE_VARIABLES = ("grade_span", "grade_low", "grade_high")
 PEER_BUILTINS = ("high_needs", "enrollment", *GRADE_VARIABLES)
-
-
-class Cited(StrictModel):
-    """A number with the document it comes from."""
-
-    value: float
-    reference: Reference
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _number(cls, v: Any) -> Any:
-        if isinstance(v, bool):
-            raise ValueError("a number is needed, not true/false")
-        return v
-
-
-class Param(StrictModel):
-    label: str = Field(min_length=1)
-    value: float
-    unit: str
-    reference: Reference
-    description: str | None = None
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, v: str) -> str:
-        return check_unit(v)
 
 
 class ColumnSpec(StrictModel):
@@ -214,7 +187,7 @@ class ReviewModel(StrictModel):
     description: str | None = None
     tables: dict[str, TableSpec] = Field(min_length=1)
     variables: dict[str, Variable] = Field(default_factory=dict)
-    parameters: dict[str, Param] = Field(default_factory=dict)
+    parameters: dict[str, CitedParameter] = Field(default_factory=dict)
     unit: Roles
     spending: Spending
     high_needs: HighNeeds | None = None
@@ -256,10 +229,10 @@ class ReviewSpec:
         line, col = nearest_mark(self.marks, tuple(path))
         return {"file": self.source, "line": line, "col": col}
 
-    def cited(self) -> dict[str, Cited | Param]:
+    def cited(self) -> dict[str, Cited | CitedParameter]:
         """Every cited number by its path, for the manifest and the report."""
         m = self.model
-        out: dict[str, Cited | Param] = {f"parameters.{k}": p for k, p in m.parameters.items()}
+        out: dict[str, Cited | CitedParameter] = {f"parameters.{k}": p for k, p in m.parameters.items()}
         if m.peers is not None:
             p = m.peers
             out["peers.k"] = p.k

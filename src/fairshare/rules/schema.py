@@ -22,6 +22,8 @@ from fairshare.rules.units import UNITS
 __all__ = [
     "COMPONENT_KINDS",
     "ENTITY_TOTAL",
+    "Cited",
+    "CitedParameter",
     "ComponentModel",
     "EntitySpec",
     "Formula",
@@ -364,6 +366,38 @@ class SetAside(StrictModel):
     alternative_to: str | None = None
     description: str | None = None
     reference: Reference | None = None
+
+
+# ----------------------------------------------------------- cited numbers (programs' specs)
+
+
+class Cited(StrictModel):
+    """A number with the document it comes from (a fund's total, a peer count, a flag threshold)."""
+
+    value: float
+    reference: Reference
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _number(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("a number is needed, not true/false")
+        return v
+
+
+class CitedParameter(StrictModel):
+    """A named number of a program's spec: label, value, unit and the document it comes from."""
+
+    label: str = Field(min_length=1)
+    value: float
+    unit: str
+    reference: Reference
+    description: str | None = None
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, v: str) -> str:
+        return check_unit(v)
 
 
 # ------------------------------------------------------------------- formula
