@@ -39,7 +39,7 @@ from fairshare.programs.identify_schema import (
     leaves,
 )
 from fairshare.rules._yaml import Marks, key_mark, load_yaml_file, load_yaml_text, nearest_mark
-from fairshare.rules.expr import Const, Expr, ExprSyntaxError, parse_expr
+from fairshare.rules.expr import Expr, ExprSyntaxError, numeric_constants, parse_expr
 from fairshare.rules.schema import CitedParameter, validation_problems
 
 __all__ = [
@@ -98,7 +98,7 @@ class _Checker:
         for name in sorted(e.names() - known):
             self.unknown(name, sorted(known), what, path)
         if not literals:
-            for value in _numbers(e):
+            for value in numeric_constants(e):
                 if value not in (0.0, 1.0):
                     self.add(
                         "invalid_value",
@@ -169,20 +169,6 @@ class _Checker:
             return None
         cls = AnyOf if form == "any_of" else AllOf
         return cls(m.id, m.label, tuple(k for k in kids if k is not None))
-
-
-def _numbers(e: Expr) -> list[float]:
-    """Every numeric constant in an expression tree."""
-    if isinstance(e, Const):
-        return [e.value] if isinstance(e.value, float) else []
-    out: list[float] = []
-    for f in dataclasses.fields(e):  # type: ignore[arg-type]
-        v = getattr(e, f.name)
-        for item in v if isinstance(v, tuple) else (v,):
-            for x in item if isinstance(item, tuple) else (item,):
-                if isinstance(x, Expr):
-                    out += _numbers(x)
-    return out
 
 
 def _check_tables(m: RulesModel, c: _Checker) -> None:

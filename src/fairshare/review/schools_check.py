@@ -8,7 +8,6 @@ cited parameters; groups, focus and peers consistent with the roles. Every probl
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 from fairshare.errors import FormulaError, Problem
 from fairshare.review.schools_spec import GRADE_VARIABLES, PEER_BUILTINS, ReviewModel, ReviewSpec
 from fairshare.rules._yaml import Marks, key_mark, load_yaml_file, load_yaml_text, nearest_mark
-from fairshare.rules.expr import Const, Expr, ExprSyntaxError, parse_expr
+from fairshare.rules.expr import Expr, ExprSyntaxError, numeric_constants, parse_expr
 from fairshare.rules.schema import validation_problems
 
 __all__ = ["load_review_spec", "load_review_spec_text"]
@@ -52,20 +51,6 @@ def _build(data: Any, marks: Marks, file: str, text: str) -> ReviewSpec:
     return spec
 
 
-def _numbers(e: Expr) -> list[float]:
-    """Every numeric constant in an expression tree."""
-    if isinstance(e, Const):
-        return [e.value] if isinstance(e.value, float) else []
-    out: list[float] = []
-    for f in dataclasses.fields(e):  # type: ignore[arg-type]
-        v = getattr(e, f.name)
-        for item in v if isinstance(v, tuple) else (v,):
-            for x in item if isinstance(item, tuple) else (item,):
-                if isinstance(x, Expr):
-                    out += _numbers(x)
-    return out
-
-
 class _Checker:
     def __init__(self, file: str, text: str, marks: Marks) -> None:
         self.file, self.text, self.marks = file, text, marks
@@ -90,7 +75,7 @@ class _Checker:
         for name in sorted(e.names() - known):
             self.unknown(name, sorted(known), what, path)
         if not literals:
-            for value in _numbers(e):
+            for value in numeric_constants(e):
                 if value not in (0.0, 1.0):
                     self.add(
                         "invalid_value",

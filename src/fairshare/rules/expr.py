@@ -17,13 +17,14 @@ Language
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FUNCTIONS", "Expr", "ExprSyntaxError", "parse_expr"]
+__all__ = ["FUNCTIONS", "Expr", "ExprSyntaxError", "numeric_constants", "parse_expr"]
 
 Value = Any  # np.ndarray | float | bool | str
 Env = Mapping[str, Value]
@@ -574,3 +575,17 @@ def parse_expr(source: str | float | int | bool) -> Expr:
     except SyntaxError as exc:
         raise ExprSyntaxError("expression_syntax", f"cannot parse {text!r}: {exc.msg}", exc.offset) from None
     return _convert(tree.body)
+
+
+def numeric_constants(e: Expr) -> list[float]:
+    """Every numeric constant written in an expression (for specs whose conditions must cite their numbers)."""
+    if isinstance(e, Const):
+        return [e.value] if isinstance(e.value, float) else []
+    out: list[float] = []
+    for f in dataclasses.fields(e):  # type: ignore[arg-type]
+        v = getattr(e, f.name)
+        for item in v if isinstance(v, tuple) else (v,):
+            for x in item if isinstance(item, tuple) else (item,):
+                if isinstance(x, Expr):
+                    out += numeric_constants(x)
+    return out
