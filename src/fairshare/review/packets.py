@@ -146,7 +146,11 @@ def build_packet(
     )
     svgs = review.charts_for(unit_id)
     words = captions(review)
-    charts = [PacketChart(_TITLES.get(k, k), svg, words.get(k, "")) for k, svg in svgs.items()]
+    titles = dict(_TITLES)
+    titles["array"] = (
+        f"The district's {plural(kind)} arrayed" if review.focus_district is not None else f"The {plural(kind)} arrayed"
+    )
+    charts = [PacketChart(titles.get(k, k), svg, words.get(k, "")) for k, svg in svgs.items()]
     rank = (
         f"{row['name']} ranks {_rank(row['state_rank'], row['state_units'])} statewide"
         + (f" and {_rank(row['district_rank'], row['district_units'])} in its district" if row["district_rank"] else "")
@@ -157,7 +161,7 @@ def build_packet(
             f"Where the {kind} stands",
             (rank, *([row["flag_text"][:1].upper() + row["flag_text"][1:] + "."] if row["flag_text"] else [])),
             tuple(t for t in (_district_table(review, unit_id),) if t is not None),
-            tuple(c for c in charts if c.title == _TITLES["array"]),
+            tuple(c for c in charts if c.title == titles["array"]),
         ),
         PacketSection(
             "Spending, need and outcomes",
@@ -192,7 +196,7 @@ def build_packet(
         )
     return Packet(
         title=f"{row['name']}: resource allocation review",
-        subtitle=f"{district} · {m.label}",
+        subtitle=f"{district} · {m.label}" if district else m.label,
         kicker="Resource allocation review · meeting packet",
         figures=figures,
         sections=tuple(sections),
