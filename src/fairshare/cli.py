@@ -663,6 +663,62 @@ def review_packet(
     _guard(go)
 
 
+# --- fairshare trends (trends/) ---
+
+
+@app.command()
+def trends(
+    spec: Annotated[Path, typer.Argument(help="Trends spec (YAML).", show_default=False)],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data", "-d", help="A folder holding the tables the spec names, or a single table.", show_default=False
+        ),
+    ],
+    out_dir: OutOpt,
+) -> None:
+    """Which units improved on each indicator between two periods; changes, shares and published claims checked.
+
+    Writes improvement.csv, units.csv, exceeded.csv, one CSV per change and share, claims.csv,
+    report.html, trends.xlsx and manifest.json."""
+    from fairshare.trends import run_trends, write_trends
+
+    def go() -> None:
+        res = run_trends(spec, data)
+        files = write_trends(res, out_dir, spec)
+        m = res.spec.model
+        t = Table(title=m.label)
+        for col in ("comparison", "units", "improved", "declined", "unchanged", "missing", "mean change"):
+            t.add_column(col, justify="left" if col == "comparison" else "right")
+        for (cid, c), r in zip(m.comparisons.items(), res.improvement.iter_rows(named=True), strict=True):
+            mc = r["mean_change"]
+            t.add_row(
+                f"{cid}: {c.from_} → {c.to}",
+                str(r["units"]),
+                str(r["improved"]),
+                str(r["declined"]),
+                str(r["unchanged"]),
+                str(r["missing"]),
+                "" if mc is None else f"{mc:+.2f}",
+            )
+        out.print(t)
+        for r in res.exceeded.iter_rows(named=True):
+            out.print(f"{r['exceeded']} of {r['units']} better in {r['period']} than in {r['reference_period']}")
+        if res.claims.height:
+            ct = Table(title="Claims check")
+            for col in ("claim", "claimed", "computed", "status"):
+                ct.add_column(col)
+            for r in res.claims.iter_rows(named=True):
+                ok = r["status"] == "supported"
+                ct.add_row(r["text"], r["claimed"], r["computed"], r["status"] if ok else f"[bold red]{r['status']}[/]")
+            out.print(ct)
+        for note in res.notes:
+            out.print(f"[yellow]note[/]: {note}")
+        out.print(f"Wrote {len(files)} files to {out_dir}/: {', '.join(f.name for f in files)}")
+
+    _guard(go, out_dir / "problems.csv")
+
+
 # --- fairshare index (programs/need_index.py) ---
 
 #: schools shown in the terminal by `fairshare index` (all of them are in index.csv)

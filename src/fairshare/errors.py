@@ -77,6 +77,9 @@ CODES: dict[str, str] = {
     "district_amount_varies": "rows of one district give a district-level amount (e.g. central office) differently",
     "empty_pool": "no school is left to compare once exclusions and missing values are taken out",
     "too_few_units": "equity metrics need at least two units (schools or districts) to compare",
+    # trends (fairshare trends)
+    "duplicate_observation": "an indicator table has two values for one unit, indicator and period",
+    "period_not_in_data": "a comparison names a period the table has no values for",
     # identification (fairshare identify)
     "missing_table": "a table the rules read is not given (--data NAME=PATH, --previous), or one given is not declared",
     "no_tier": "an identified entity matches none of a tier scheme's tiers",
