@@ -22,7 +22,7 @@ from fairshare.report.html import fiscal_year_label
 from fairshare.rules.evaluate import Run
 from fairshare.rules.money import ROUNDING_RULE
 
-__all__ = ["write_workbook"]
+__all__ = ["new_workbook", "write_workbook"]
 
 _MONEY = '"$"#,##0.00;-"$"#,##0.00'
 
@@ -233,11 +233,9 @@ def _parameters(wb: Any, f: _Formats, run: Run) -> None:
     ws.autofilter(0, 0, max(len(plan.params), 1), len(heads) - 1)
 
 
-def write_workbook(run: Run, path: Path) -> Path:
-    """Write the run's workbook to ``path``; identical runs give identical bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(
+def new_workbook(path: Path) -> Any:
+    """An XlsxWriter workbook that writes text as text (no numbers, formulas or links guessed from it)."""
+    return xlsxwriter.Workbook(
         str(path),
         {
             "strings_to_numbers": False,
@@ -246,6 +244,13 @@ def write_workbook(run: Run, path: Path) -> Path:
             "nan_inf_to_errors": True,
         },
     )
+
+
+def write_workbook(run: Run, path: Path) -> Path:
+    """Write the run's workbook to ``path``; identical runs give identical bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = new_workbook(path)
     plan = run.plan
     wb.set_properties(
         {

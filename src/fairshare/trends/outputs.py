@@ -10,13 +10,13 @@ from typing import Any
 
 import altair as alt
 import polars as pl
-import xlsxwriter
 from markupsafe import Markup
 
 from fairshare import __version__
 from fairshare.report.charts import GAIN, LOSS, to_svg
 from fairshare.report.html import environment
 from fairshare.report.outputs import display_path, sha256_file
+from fairshare.report.xlsx import new_workbook
 from fairshare.trends.compute import TrendsResult
 
 __all__ = ["summary", "write_trends"]
@@ -207,15 +207,7 @@ def _html(result: TrendsResult, spec_path: Path) -> str:
 
 
 def _xlsx(frames: dict[str, pl.DataFrame], path: Path, label: str) -> None:
-    wb = xlsxwriter.Workbook(
-        str(path),
-        {
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "nan_inf_to_errors": True,
-        },
-    )
+    wb = new_workbook(path)
     wb.set_properties({"title": label, "author": "fairshare", "created": dt.datetime(2000, 1, 1)})
     bold = wb.add_format({"bold": True, "bottom": 1})
     for name, frame in frames.items():
