@@ -12,13 +12,11 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from fairshare.errors import FormulaError, Problem
 from fairshare.review.schools_spec import GRADE_VARIABLES, PEER_BUILTINS, ReviewModel, ReviewSpec
 from fairshare.rules._yaml import Marks, key_mark, load_yaml_file, load_yaml_text, nearest_mark
 from fairshare.rules.expr import Expr, ExprSyntaxError, numeric_constants, parse_expr
-from fairshare.rules.schema import validation_problems
+from fairshare.rules.schema import validate_spec
 
 __all__ = ["load_review_spec", "load_review_spec_text"]
 
@@ -37,12 +35,7 @@ def load_review_spec_text(text: str, file: str = "<string>") -> ReviewSpec:
 
 
 def _build(data: Any, marks: Marks, file: str, text: str) -> ReviewSpec:
-    if not isinstance(data, dict):
-        raise FormulaError(Problem("invalid_value", "a review spec must be a YAML mapping", file=file, line=1, col=1))
-    try:
-        model = ReviewModel.model_validate(data)
-    except ValidationError as exc:
-        raise FormulaError(validation_problems(exc, (), ReviewModel, file, marks)) from None
+    model = validate_spec(ReviewModel, data, file, marks, "a review spec")
     c = _Checker(file, text, marks)
     spec = c.check(model)
     if c.problems:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -657,6 +657,20 @@ def _build(data: Any, file: str, text: str, marks: Marks) -> Formula:
         raise FormulaError(problems)
     assert formula is not None
     return formula.model_copy(update={"parameters": params, "components": components, "marks": marks})
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_spec(model: type[M], data: Any, file: str, marks: Marks, what: str) -> M:
+    """``data`` (a loaded YAML document) as ``model``; a non-mapping or any schema problem is a
+    :class:`FormulaError` listing every problem at file:line:col. ``what`` names the file: "a fund spec"."""
+    if not isinstance(data, dict):
+        raise FormulaError(Problem("invalid_value", f"{what} must be a YAML mapping", file=file, line=1, col=1))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise FormulaError(validation_problems(exc, (), model, file, marks)) from None
 
 
 def load_formula_text(text: str, file: str = "<string>") -> Formula:

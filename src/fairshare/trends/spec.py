@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from fairshare.errors import FormulaError, Problem
 from fairshare.rules._yaml import Marks, key_mark, load_yaml_file, load_yaml_text, nearest_mark
-from fairshare.rules.schema import Reference, StrictModel, validation_problems
+from fairshare.rules.schema import Reference, StrictModel, validate_spec
 
 __all__ = ["RESERVED_OUTPUTS", "TrendsModel", "TrendsSpec", "load_trends_spec", "load_trends_spec_text"]
 
@@ -220,12 +220,7 @@ def load_trends_spec_text(text: str, file: str = "<string>") -> TrendsSpec:
 
 
 def _build(data: Any, marks: Marks, file: str) -> TrendsSpec:
-    if not isinstance(data, dict):
-        raise FormulaError(Problem("invalid_value", "a trends spec must be a YAML mapping", file=file, line=1, col=1))
-    try:
-        model = TrendsModel.model_validate(data)
-    except ValidationError as exc:
-        raise FormulaError(validation_problems(exc, (), TrendsModel, file, marks)) from None
+    model = validate_spec(TrendsModel, data, file, marks, "a trends spec")
     spec = TrendsSpec(model, file, marks)
     problems = _check(spec)
     if problems:
