@@ -719,6 +719,59 @@ def trends(
     _guard(go, out_dir / "problems.csv")
 
 
+ledger_app = typer.Typer(
+    name="ledger",
+    help="Spending analysis: district general ledgers through their mappings, crosswalked to a standard.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("import")
+def ledger_import(
+    crosswalk: Annotated[Path, typer.Option("--crosswalk", help="The crosswalk to the standard (YAML).")],
+    source: Annotated[
+        list[str],
+        typer.Option(
+            "--source",
+            "-s",
+            help="MAPPING=EXTRACT: a mapping file (YAML) and the ledger extract it reads; repeat for each.",
+            show_default=False,
+        ),
+    ],
+    out_dir: OutOpt,
+) -> None:
+    """Import ledger extracts, account for every row, crosswalk to NCES dimensions and categories, report coverage.
+
+    Writes transactions.csv, excluded.csv, coverage.csv (mapped and unmapped dollars by source code),
+    summary.csv (per district and year) and manifest.json."""
+    from fairshare.ledger.outputs import run_ledger_import, write_ledger_import
+
+    def go() -> None:
+        pairs: list[tuple[Path, Path]] = []
+        for item in source:
+            mapping, sep, data = item.partition("=")
+            if not sep or not mapping or not data:
+                raise InputError(Problem("invalid_value", f"--source {item!r} is not MAPPING=EXTRACT", value=item))
+            pairs.append((Path(mapping), Path(data)))
+        run = run_ledger_import(pairs, crosswalk)
+        files = write_ledger_import(run, out_dir, pairs, crosswalk)
+        gross = int(run.coverage["gross_cents"].sum())
+        share = int(run.coverage["mapped_cents"].sum()) / gross * 100 if gross else 0.0
+        t = Table(title=f"Ledger extracts (crosswalk {run.crosswalk_version})")
+        for col in ("extract", "rows read", "imported", "excluded", "rejected"):
+            t.add_column(col, justify="left" if col == "extract" else "right")
+        for s in run.sources:
+            counts = (s.rows_read, s.imported.height, s.excluded.height, s.rejected)
+            t.add_row(Path(s.file).name, *(f"{c:,}" for c in counts))
+        out.print(t)
+        out.print(f"Mapped {share:.1f} % of gross dollars; coverage.csv lists the unmapped codes, largest first")
+        out.print(f"Wrote {', '.join(str(f) for f in files)}")
+
+    _guard(go)
+
+
 # --- fairshare index (programs/need_index.py) ---
 
 #: schools shown in the terminal by `fairshare index` (all of them are in index.csv)

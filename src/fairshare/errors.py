@@ -80,6 +80,9 @@ CODES: dict[str, str] = {
     # trends (fairshare trends)
     "duplicate_observation": "an indicator table has two values for one unit, indicator and period",
     "period_not_in_data": "a comparison names a period the table has no values for",
+    # ledger (fairshare ledger)
+    "conflict": "two crosswalk rules of one section match the same ledger row",
+    "ledger_fiscal_year": "a ledger row's fiscal year is not a year",
     # identification (fairshare identify)
     "missing_table": "a table the rules read is not given (--data NAME=PATH, --previous), or one given is not declared",
     "no_tier": "an identified entity matches none of a tier scheme's tiers",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["FLAG_COLUMNS", "GRADE_COLUMNS", "synthetic_schools", "synthetic_students"]
+__all__ = ["FLAG_COLUMNS", "GRADE_COLUMNS", "synthetic_schools", "synthetic_staff", "synthetic_students"]
 
 GRADE_COLUMNS = ["grade_k", *[f"grade_{g:02d}" for g in range(1, 13)]]
 #: per-pupil flags on student rows; counted per school under the same names
@@ -221,3 +221,68 @@ def synthetic_index_students(n_schools: int = 10, seed: int = 2026) -> pl.DataFr
             ),
         }
     )
+
+
+#: assignment categories of the synthetic staff other than teachers: share of the teacher count, yearly exit rate
+_OTHER_STAFF = {"paraprofessional": (0.30, 0.15), "counselor": (0.05, 0.08), "administrator": (0.06, 0.10)}
+#: chance a teacher with 0, 1, 2, 3 years since hire leaves before the next year (4 years or more: the last)
+_TEACHER_EXIT = np.array([0.30, 0.23, 0.18, 0.14, 0.07])
+
+
+def synthetic_staff(n_teachers: int = 300, years: int = 10, seed: int = 2026, first_year: int = 2017) -> pl.DataFrame:
+    """SYNTHETIC staff records: one row per staff member and fiscal year of a made-up district.
+
+    Columns ``staff_id, fiscal_year, assignment_category, fte, district, hire_year``. The district starts
+    with ``n_teachers`` teachers (hired in earlier years) plus paraprofessionals, counselors and
+    administrators; each year some leave (new teachers most often: 30 %, 23 %, 18 %, 14 % in their first
+    four years, 7 % after) and leavers are replaced, less 1 % of teaching posts a year. Over half of
+    each teacher cohort has left within four years. The same arguments always give the same rows.
+    """
+    rng = np.random.default_rng(seed + 11)
+    cats = ["teacher", *_OTHER_STAFF]
+    target = {"teacher": float(n_teachers)} | {c: n_teachers * share for c, (share, _) in _OTHER_STAFF.items()}
+    exit_rate = {c: rate for c, (_, rate) in _OTHER_STAFF.items()}
+    ids: list[str] = []
+    category: list[str] = []
+    hired: list[int] = []
+    fte_of: list[float] = []
+    active: list[int] = []
+
+    def hire(cat: str, count: int, year: int | np.ndarray) -> None:
+        for y in np.broadcast_to(np.asarray(year), (count,)).tolist():
+            active.append(len(ids))
+            ids.append(f"E{len(ids) + 1:05d}")
+            category.append(cat)
+            hired.append(int(y))
+            fte_of.append(0.5 if rng.random() < 0.08 else 1.0)
+
+    for cat in cats:
+        count = round(target[cat])
+        hire(cat, count, first_year - rng.integers(1, 25, count))
+    rows: list[tuple[str, int, str, float, str, int]] = []
+    for year in range(first_year, first_year + years):
+        if year > first_year:
+            staying: list[int] = []
+            for i in active:
+                tenure = min(year - 1 - hired[i], len(_TEACHER_EXIT) - 1)
+                rate = _TEACHER_EXIT[tenure] if category[i] == "teacher" else exit_rate[category[i]]
+                if rng.random() >= rate:
+                    staying.append(i)
+            active[:] = staying
+            target["teacher"] *= 0.99
+            for cat in cats:
+                have = sum(1 for i in active if category[i] == cat)
+                hire(cat, max(round(target[cat]) - have, 0), year)
+        rows.extend((ids[i], year, category[i], fte_of[i], "Synthetic USD", hired[i]) for i in active)
+    return pl.DataFrame(
+        rows,
+        schema={
+            "staff_id": pl.String,
+            "fiscal_year": pl.Int64,
+            "assignment_category": pl.String,
+            "fte": pl.Float64,
+            "district": pl.String,
+            "hire_year": pl.Int64,
+        },
+        orient="row",
+    ).sort("fiscal_year", "staff_id")
