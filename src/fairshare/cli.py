@@ -772,6 +772,46 @@ def ledger_import(
     _guard(go)
 
 
+@ledger_app.command("staff")
+def ledger_staff(
+    data: DataOpt,
+    out_dir: OutOpt,
+    from_year: Annotated[int, typer.Option("--from", help="First fiscal year of the FTE comparison.")],
+    to_year: Annotated[int, typer.Option("--to", help="Last fiscal year of the FTE comparison.")],
+) -> None:
+    """Staffing and retention from staff records: FTE by assignment category and its % change, and the share
+    of each hire cohort of teachers still employed after 1-4 years.
+
+    The table has one row per staff member and fiscal year: staff_id, fiscal_year, assignment_category,
+    fte (and optionally hire_year). Writes fte_by_category.csv and retention.csv."""
+    from fairshare.ledger.staff import cohort_retention, display_pct, fte_by_category, load_staff
+
+    def go() -> None:
+        staff = load_staff(data)
+        fte = fte_by_category(staff, from_year, to_year)
+        retention = cohort_retention(staff)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files = [out_dir / "fte_by_category.csv", out_dir / "retention.csv"]
+        fte.write_csv(files[0])
+        retention.frame.write_csv(files[1])
+        t = Table(title=f"FTE by assignment category, {from_year} to {to_year}")
+        for col in ("category", str(from_year), str(to_year), "change"):
+            t.add_column(col, justify="left" if col == "category" else "right")
+        for r in fte.iter_rows(named=True):
+            t.add_row(r["assignment_category"], f"{r['fte_from']:,.1f}", f"{r['fte_to']:,.1f}", r["change_shown"])
+        out.print(t)
+        left = retention.left_within
+        if left is not None:
+            out.print(
+                f"Teachers who left within {retention.max_years} years: {display_pct(left * 100).lstrip('+')} "
+                f"({retention.left_observed} of {retention.hired_observed} hired in "
+                f"{', '.join(map(str, retention.observed_cohorts))})"
+            )
+        out.print(f"Wrote {', '.join(str(f) for f in files)}")
+
+    _guard(go)
+
+
 # --- fairshare index (programs/need_index.py) ---
 
 #: schools shown in the terminal by `fairshare index` (all of them are in index.csv)

@@ -244,3 +244,19 @@ def test_synthetic_staff_default_district() -> None:
     # the figures docs/ledger-staff.md quotes: 80 of 136 hired in 2018-2022 gone four years later (58.8 %)
     assert (ret.hired_observed, ret.left_observed) == (136, 80)
     assert ret.left_within is not None and ret.left_within > 0.5
+
+
+def test_cli_staff_tables(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fairshare.cli import app
+    from fairshare.programs.synthetic import synthetic_staff
+
+    table = tmp_path / "staff.csv"
+    synthetic_staff().write_csv(table)
+    args = ["ledger", "staff", "--data", str(table), "--from", "2017", "--to", "2026", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Teachers who left within 4 years: 58.8% (80 of 136" in result.output
+    fte = (tmp_path / "o" / "fte_by_category.csv").read_text(encoding="utf-8")
+    assert "Grand Total" in fte and (tmp_path / "o" / "retention.csv").is_file()
