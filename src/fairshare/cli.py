@@ -540,23 +540,26 @@ def review_metrics(
 
 # --- fairshare review schools (review/schools.py) ---
 
+ReviewSpecArg = Annotated[Path, typer.Argument(help="School spending review spec (YAML).", show_default=False)]
+ReviewTablesOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--data",
+        "-d",
+        help="The units' table (a bare PATH: the spec's first table), and each other table the spec declares "
+        "as NAME=PATH. CSV, XLSX or Parquet.",
+        show_default=False,
+    ),
+]
+
 #: units of the focus district shown in the terminal by `fairshare review schools` (all are in schools.csv)
 SHOWN_UNITS = 25
 
 
 @review_app.command("schools")
 def review_schools(
-    spec: Annotated[Path, typer.Argument(help="School spending review spec (YAML).", show_default=False)],
-    data: Annotated[
-        list[str],
-        typer.Option(
-            "--data",
-            "-d",
-            help="The units' table (a bare PATH: the spec's first table), and each other table the spec declares "
-            "as NAME=PATH. CSV, XLSX or Parquet.",
-            show_default=False,
-        ),
-    ],
+    spec: ReviewSpecArg,
+    data: ReviewTablesOpt,
     out_dir: OutOpt,
 ) -> None:
     """Per-pupil spending of every school: ranks statewide and in its district, groups, views, similar peers.
@@ -612,16 +615,8 @@ def review_schools(
 
 @review_app.command("packet")
 def review_packet(
-    spec: Annotated[Path, typer.Argument(help="School spending review spec (YAML).", show_default=False)],
-    data: Annotated[
-        list[str],
-        typer.Option(
-            "--data",
-            "-d",
-            help="The review's tables, as for `fairshare review schools`.",
-            show_default=False,
-        ),
-    ],
+    spec: ReviewSpecArg,
+    data: ReviewTablesOpt,
     out_dir: OutOpt,
     unit: Annotated[
         list[str] | None,
@@ -899,7 +894,7 @@ def fund(
 
     def go() -> None:
         if selections is not None and partners is None:
-            raise InputError(Problem("missing_column", "--selections needs --partners (the menu they choose from)"))
+            raise InputError(Problem("invalid_value", "--selections needs --partners (the menu they choose from)"))
         fund_spec = load_fund_spec(spec)
         result = allocate_fund(fund_spec, load_fund_table(data, fund_spec))
         menu = load_menu(partners) if partners is not None else None

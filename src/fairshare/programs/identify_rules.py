@@ -38,9 +38,10 @@ from fairshare.programs.identify_schema import (
     fields_at,
     leaves,
 )
-from fairshare.rules._yaml import Marks, key_mark, load_yaml_file, load_yaml_text, nearest_mark
-from fairshare.rules.expr import Expr, ExprSyntaxError, numeric_constants, parse_expr
+from fairshare.rules._yaml import Marks, load_yaml_file, load_yaml_text
+from fairshare.rules.expr import Expr
 from fairshare.rules.schema import CitedParameter, validation_problems
+from fairshare.rules.speccheck import SpecChecker
 
 __all__ = [
     "AllOf",
@@ -70,43 +71,10 @@ def _validation(exc: ValidationError, prefix: Path_, model: type[BaseModel], fil
     return out
 
 
-class _Checker:
+class _Checker(SpecChecker):
     def __init__(self, file: str, text: str, marks: Marks) -> None:
-        self.file, self.text, self.marks = file, text, marks
-        self.problems: list[Problem] = []
+        super().__init__(file, text, marks, noun="rule")
         self.leaf_ids: dict[str, Path_] = {}
-
-    def add(self, code: str, message: str, path: Path_, hint: str | None = None, key: bool = False) -> None:
-        line, col = key_mark(self.marks, path) if key else nearest_mark(self.marks, path)
-        self.problems.append(Problem(code, message, file=self.file, line=line, col=col, hint=hint))
-
-    def unknown(self, name: str, known: list[str], what: str, path: Path_) -> None:
-        near = difflib.get_close_matches(name, known, n=1)
-        self.add("unknown_id", f"{name!r} is not {what}", path, hint=f"did you mean {near[0]!r}?" if near else None)
-
-    def expr(self, source: Any, path: Path_, known: set[str], what: str, literals: bool) -> Expr | None:
-        try:
-            e = parse_expr(source)
-        except ExprSyntaxError as exc:
-            line, col = nearest_mark(self.marks, path)
-            if exc.offset is not None and line is not None and col is not None:
-                lines = self.text.splitlines()
-                quoted = 0 < line <= len(lines) and col - 1 < len(lines[line - 1]) and lines[line - 1][col - 1] in "'\""
-                col += int(quoted) + max(exc.offset, 1) - 1
-            self.problems.append(Problem(exc.code, exc.message, file=self.file, line=line, col=col))
-            return None
-        for name in sorted(e.names() - known):
-            self.unknown(name, sorted(known), what, path)
-        if not literals:
-            for value in numeric_constants(e):
-                if value not in (0.0, 1.0):
-                    self.add(
-                        "invalid_value",
-                        f"the number {value:g} in a rule must be a cited parameter",
-                        path,
-                        hint="declare it under `parameters` (value, unit, reference) and use its id",
-                    )
-        return e
 
     def param(self, pid: Any, path: Path_, params: dict[str, CitedParameter], whole: bool = False) -> None:
         if not isinstance(pid, str):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from fairshare.rules._yaml import Marks, nearest_mark
 from fairshare.rules.expr import Expr
-from fairshare.rules.schema import CitedParameter, StrictModel, check_unit
+from fairshare.rules.schema import CitedParameter, SpecVariable, StrictModel, check_unit
 
 __all__ = [
     "STATUS_NAMES",
@@ -71,18 +71,6 @@ class EntitySpec(StrictModel):
     id: str
     name: str | None = None
     year: str | None = None
-
-
-class Variable(StrictModel):
-    label: str = Field(min_length=1)
-    expr: str | float | int
-    unit: str | None = None
-    description: str | None = None
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, v: str | None) -> str | None:
-        return None if v is None else check_unit(v)
 
 
 class UniverseEntry(StrictModel):
@@ -200,7 +188,7 @@ class RulesModel(StrictModel):
     year: int | None = None
     entity: EntitySpec
     tables: dict[str, TableSpec] = Field(min_length=1)
-    variables: dict[str, Variable] = Field(default_factory=dict)
+    variables: dict[str, SpecVariable] = Field(default_factory=dict)
     parameters: dict[str, CitedParameter] = Field(default_factory=dict)
     universe: dict[str, UniverseEntry] = Field(default_factory=dict)
     rule: Any

@@ -26,7 +26,7 @@ from fairshare.io.contract import check_duplicates
 from fairshare.io.read import RawTable, read_raw
 from fairshare.programs.fund import FundResult
 from fairshare.report.outputs import cents_text
-from fairshare.rules.money import dollars_text, to_cents
+from fairshare.rules.money import to_cents
 
 __all__ = ["Menu", "check_selections", "impact", "load_menu"]
 
@@ -41,6 +41,11 @@ class Menu:
     def name_of(self, pid: str) -> str:
         hit = np.flatnonzero(self.ids == pid)
         return str(self.names[hit[0]]) if len(hit) else pid
+
+    def names_of(self, ids: pl.Expr) -> pl.Expr:
+        """Partner names for a column of partner ids (the id itself where the menu has none)."""
+        lookup = dict(zip(self.ids.astype(str).tolist(), self.names.astype(str).tolist(), strict=True))
+        return ids.replace_strict(lookup, default=ids, return_dtype=pl.String)
 
 
 def load_menu(path: str | Path) -> Menu:
@@ -131,36 +136,47 @@ def check_selections(result: FundResult, menu: Menu, path: str | Path) -> pl.Dat
 
 
 def _plans(result: FundResult, frame: pl.DataFrame, given: dict[str, np.ndarray], menu: Menu) -> pl.DataFrame:
-    spec = result.spec
-    rows = []
-    for i in sorted(np.flatnonzero(result.eligible), key=lambda k: int(result.rank[k])):
-        sid = str(result.table.ids[i])
-        mine = np.flatnonzero(frame["school_id"].to_numpy() == sid)
-        selected = int(frame["cents"].to_numpy()[mine].sum())
-        partners = [menu.name_of(str(p)) for p in frame["partner_id"].to_numpy()[mine]]
-        missing = []
-        for a, col in given.items():
-            values = col[mine]
-            if not len(mine) or not (values == 1.0).all():
-                missing.append(spec.approvals[a].label)
-        if not len(mine):
-            status = "no partners selected"
-        elif missing:
-            status = "waiting for: " + ", ".join(missing)
-        else:
-            status = "approved"
-        rows.append(
-            {
-                "school_id": sid,
-                "name": str(result.table.names[i]),
-                "restricted_amount": dollars_text(int(result.grant_cents[i])),
-                "selected": dollars_text(selected),
-                "remaining": dollars_text(int(result.grant_cents[i]) - selected),
-                "partners": "; ".join(partners),
-                "status": status,
-            }
-        )
-    return pl.DataFrame(rows)
+    """One row per funded school, by rank: its amount, its selections in file order, what is left and the
+    status (approved when every approval is yes on every row of the school)."""
+    approvals = result.spec.approvals
+    rows = frame.with_columns(
+        menu.names_of(pl.col("partner_id")).alias("partner"),
+        *[pl.Series(f"_ok_{a}", col == 1.0) for a, col in given.items()],
+    )
+    per_school = rows.group_by("school_id", maintain_order=True).agg(
+        pl.col("cents").sum().alias("selected_cents"),
+        pl.col("partner").str.join("; ").alias("partners"),
+        *[pl.col(f"_ok_{a}").all().alias(f"_ok_{a}") for a in given],
+    )
+    funded = pl.DataFrame(
+        {
+            "school_id": result.table.ids.astype(str),
+            "name": result.table.names.astype(str),
+            "grant_cents": result.grant_cents,
+            "rank": result.rank,
+        }
+    ).filter(pl.Series(result.eligible))
+    plans = funded.join(per_school, on="school_id", how="left").sort("rank")
+    waiting = pl.concat_list(
+        [pl.when(~pl.col(f"_ok_{a}")).then(pl.lit(approvals[a].label)) for a in given] or [pl.lit(None, pl.String)]
+    ).list.drop_nulls()
+    status = (
+        pl.when(pl.col("selected_cents").is_null())
+        .then(pl.lit("no partners selected"))
+        .when(waiting.list.len() > 0)
+        .then(pl.lit("waiting for: ") + waiting.list.join(", "))
+        .otherwise(pl.lit("approved"))
+    )
+    selected = pl.col("selected_cents").fill_null(0)
+    return plans.select(
+        "school_id",
+        "name",
+        cents_text(pl.col("grant_cents")).alias("restricted_amount"),
+        cents_text(selected).alias("selected"),
+        cents_text(pl.col("grant_cents") - selected).alias("remaining"),
+        pl.col("partners").fill_null(""),
+        status.alias("status"),
+    )
 
 
 def impact(result: FundResult, prior_path: str | Path, menu: Menu | None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -200,9 +216,7 @@ def impact(result: FundResult, prior_path: str | Path, menu: Menu | None) -> tup
         .sort("at_risk", "partner_id", descending=[True, False])
     )
     if menu is not None:
-        partners = partners.with_columns(
-            pl.col("partner_id").map_elements(menu.name_of, return_dtype=pl.String).alias("partner_name")
-        )
+        partners = partners.with_columns(menu.names_of(pl.col("partner_id")).alias("partner_name"))
     schools_out = schools.select(
         "school_id", "name", *[cents_text(pl.col(c)).alias(c) for c in ("now", "before", "change")], "status"
     )

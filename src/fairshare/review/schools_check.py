@@ -8,15 +8,15 @@ cited parameters; groups, focus and peers consistent with the roles. Every probl
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
-from fairshare.errors import FormulaError, Problem
+from fairshare.errors import FormulaError
 from fairshare.review.schools_spec import GRADE_VARIABLES, PEER_BUILTINS, ReviewModel, ReviewSpec
-from fairshare.rules._yaml import Marks, key_mark, load_yaml_file, load_yaml_text, nearest_mark
-from fairshare.rules.expr import Expr, ExprSyntaxError, numeric_constants, parse_expr
+from fairshare.rules._yaml import Marks, load_yaml_file, load_yaml_text
+from fairshare.rules.expr import Expr
 from fairshare.rules.schema import validate_spec
+from fairshare.rules.speccheck import SpecChecker
 
 __all__ = ["load_review_spec", "load_review_spec_text"]
 
@@ -44,40 +44,7 @@ def _build(data: Any, marks: Marks, file: str, text: str) -> ReviewSpec:
     return spec
 
 
-class _Checker:
-    def __init__(self, file: str, text: str, marks: Marks) -> None:
-        self.file, self.text, self.marks = file, text, marks
-        self.problems: list[Problem] = []
-
-    def add(self, code: str, message: str, path: Path_, hint: str | None = None, key: bool = False) -> None:
-        line, col = key_mark(self.marks, path) if key else nearest_mark(self.marks, path)
-        self.problems.append(Problem(code, message, file=self.file, line=line, col=col, hint=hint))
-
-    def unknown(self, name: str, known: list[str], what: str, path: Path_, key: bool = False) -> None:
-        near = difflib.get_close_matches(name, known, n=1)
-        hint = f"did you mean {near[0]!r}?" if near else None
-        self.add("unknown_id", f"{name!r} is not {what}", path, hint=hint, key=key)
-
-    def expr(self, source: Any, path: Path_, known: set[str], what: str, literals: bool) -> Expr | None:
-        try:
-            e = parse_expr(source)
-        except ExprSyntaxError as exc:
-            line, col = nearest_mark(self.marks, path)
-            self.problems.append(Problem(exc.code, exc.message, file=self.file, line=line, col=col))
-            return None
-        for name in sorted(e.names() - known):
-            self.unknown(name, sorted(known), what, path)
-        if not literals:
-            for value in numeric_constants(e):
-                if value not in (0.0, 1.0):
-                    self.add(
-                        "invalid_value",
-                        f"the number {value:g} in a condition must be a cited parameter",
-                        path,
-                        hint="declare it under `parameters` (label, value, unit, reference) and use its id",
-                    )
-        return e
-
+class _Checker(SpecChecker):
     def name(self, name: str | None, path: Path_, known: set[str], what: str) -> None:
         if name is not None and name not in known:
             self.unknown(name, sorted(known), what, path)

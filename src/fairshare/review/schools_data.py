@@ -22,6 +22,7 @@ import polars as pl
 
 from fairshare.errors import FormulaError, InputError, Problem, ProblemList
 from fairshare.io.columns import boolean_column, has_columns, number_column, text_column
+from fairshare.io.contract import duplicate_rows
 from fairshare.io.read import RawTable, read_raw
 from fairshare.programs.identify_data import key_text
 from fairshare.review.schools_spec import ReviewSpec
@@ -110,20 +111,18 @@ def _sorted_by_id(raw: RawTable, spec: ReviewSpec, problems: ProblemList) -> Raw
         problems.add(
             "missing_value", f"{header} (the unit id) is blank", file=raw.path, row=int(raw.rows[b]), column=header
         )
-    first: dict[str, int] = {}
     keys = key_text(np.asarray(cells.fill_null("").to_numpy(), dtype=object))
-    for i, k in enumerate(keys.tolist()):
-        if k and k in first:
-            problems.add(
-                "duplicate_entity",
-                f"unit id {k!r} already appears in row {raw.rows[first[k]]}",
-                file=raw.path,
-                row=int(raw.rows[i]),
-                column=header,
-                value=k,
-                rule="one row per unit",
-            )
-        first.setdefault(k, i)
+    normalised = pl.DataFrame({"key": keys.tolist()}).with_columns(pl.col("key").replace("", None))
+    for i, first, k in duplicate_rows(normalised, "key").iter_rows():
+        problems.add(
+            "duplicate_entity",
+            f"unit id {k!r} already appears in row {raw.rows[first]}",
+            file=raw.path,
+            row=int(raw.rows[i]),
+            column=header,
+            value=k,
+            rule="one row per unit",
+        )
     numeric = spec.column(cid).type in ("number", "integer") and bool(cells.str.contains(r"^-?\d+(\.\d*)?$").all())
     sort_key = pl.Series(keys.tolist()).cast(pl.Float64) if numeric else pl.Series(keys.tolist())
     order = sort_key.arg_sort().to_numpy()

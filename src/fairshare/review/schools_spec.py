@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from fairshare.rules._yaml import Marks, nearest_mark
 from fairshare.rules.expr import Expr
-from fairshare.rules.schema import Cited, CitedParameter, Reference, StrictModel, check_unit
+from fairshare.rules.schema import Cited, CitedParameter, Reference, SpecVariable, StrictModel
 
 __all__ = ["GRADE_VARIABLES", "PEER_BUILTINS", "ReviewModel", "ReviewSpec"]
 
@@ -46,18 +46,6 @@ class TableSpec(StrictModel):
     join: Join | None = None
     #: keep only the rows where this condition on the table's own columns holds (e.g. one school year)
     rows: str | None = None
-
-
-class Variable(StrictModel):
-    label: str = Field(min_length=1)
-    expr: str | float | int
-    unit: str | None = None
-    description: str | None = None
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, v: str | None) -> str | None:
-        return None if v is None else check_unit(v)
 
 
 class Roles(StrictModel):
@@ -186,7 +174,7 @@ class ReviewModel(StrictModel):
     label: str = Field(min_length=1)
     description: str | None = None
     tables: dict[str, TableSpec] = Field(min_length=1)
-    variables: dict[str, Variable] = Field(default_factory=dict)
+    variables: dict[str, SpecVariable] = Field(default_factory=dict)
     parameters: dict[str, CitedParameter] = Field(default_factory=dict)
     unit: Roles
     spending: Spending

@@ -65,7 +65,9 @@ class Reference(StrictModel):
         return ", ".join(parts)
 
 
-class DatedValue(StrictModel):
+class Cited(StrictModel):
+    """A number with the document it comes from (a fund's total, a peer count, a flag threshold)."""
+
     value: float
     reference: Reference
 
@@ -73,8 +75,12 @@ class DatedValue(StrictModel):
     @classmethod
     def _number(cls, v: Any) -> Any:
         if isinstance(v, bool):
-            raise ValueError("a parameter value must be a number, not true/false")
+            raise ValueError("a number is needed, not true/false")
         return v
+
+
+class DatedValue(Cited):
+    """A parameter's value from a date on, with the document it comes from."""
 
 
 class Parameter(StrictModel):
@@ -371,18 +377,18 @@ class SetAside(StrictModel):
 # ----------------------------------------------------------- cited numbers (programs' specs)
 
 
-class Cited(StrictModel):
-    """A number with the document it comes from (a fund's total, a peer count, a flag threshold)."""
+class SpecVariable(StrictModel):
+    """A derived column of a program's spec (identification rules, a review): an expression, unit optional."""
 
-    value: float
-    reference: Reference
+    label: str = Field(min_length=1)
+    expr: str | float | int
+    unit: str | None = None
+    description: str | None = None
 
-    @field_validator("value", mode="before")
+    @field_validator("unit")
     @classmethod
-    def _number(cls, v: Any) -> Any:
-        if isinstance(v, bool):
-            raise ValueError("a number is needed, not true/false")
-        return v
+    def _known_unit(cls, v: str | None) -> str | None:
+        return None if v is None else check_unit(v)
 
 
 class CitedParameter(StrictModel):
@@ -438,10 +444,9 @@ class Formula(StrictModel):
         line, col = self.mark(*path)
         if offset is None or line is None or col is None:
             return {"file": self.source, "line": line, "col": col}
-        lines = self.text.splitlines()
-        if 0 < line <= len(lines) and col - 1 < len(lines[line - 1]) and lines[line - 1][col - 1] in "'\"":
-            col += 1  # a quoted scalar: the expression starts after the quote
-        return {"file": self.source, "line": line, "col": col + max(offset, 1) - 1}
+        from fairshare.rules.speccheck import expression_column  # speccheck imports expr, not schema
+
+        return {"file": self.source, "line": line, "col": expression_column(self.text, line, col, offset)}
 
 
 _TOP_KEYS = {
