@@ -92,3 +92,30 @@ def test_crosswalk_conflict_and_coverage(tmp_path: Path) -> None:
     cov = coverage(apply_crosswalk(r.imported, load_crosswalk(tmp_path / "c3.yaml"), []))
     assert cov["object"].to_list() == ["450", "310"]
     assert cov["unmapped_cents"].to_list() == [2025, 0]
+
+
+def test_fallback_column_fills_blank_codes_only(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text(
+        "source: t\ndistrict: T\nfiscal_year: 2020\n"
+        "columns: {fund: Fund, function: Func, object: Obj, program: Prog, amount: Amt}\n"
+        "fallback: {function: Prog}\n"
+    )
+    (tmp_path / "l.csv").write_text("Fund,Func,Obj,Prog,Amt\n100,100,310,000,5\n255,,459,790,7\n205,,610,,9\n")
+    problems: list[Problem] = []
+    r = import_ledger(load_mapping(tmp_path / "m.yaml"), tmp_path / "l.csv", problems)
+    assert not problems
+    assert r.imported["function"].to_list() == ["100", "790", None]
+    assert r.imported["program"].to_list() == ["0", "790", None]  # codes lose leading zeros
+    assert r.fallback_rows == 1
+
+
+def test_fallback_needs_the_role_column(tmp_path: Path) -> None:
+    import pytest
+
+    from fairshare.errors import FormulaError
+
+    (tmp_path / "m.yaml").write_text(
+        "source: t\ndistrict: T\nfiscal_year: 2020\ncolumns: {fund: Fund, amount: Amt}\nfallback: {function: Prog}\n"
+    )
+    with pytest.raises(FormulaError, match="fallback for function"):
+        load_mapping(tmp_path / "m.yaml")

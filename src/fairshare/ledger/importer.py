@@ -45,6 +45,8 @@ class SourceImport:
     excluded: pl.DataFrame
     rejected: int
     file_total_cents: int
+    #: rows whose code was read from a mapping's fallback column
+    fallback_rows: int = 0
 
 
 def parse_cents(text: str | None) -> int | None:
@@ -103,7 +105,7 @@ def import_ledger(loaded: LoadedMapping, data: str | Path, problems: list[Proble
     raw = read_raw(data)
     file = raw.path
     cols = m.columns.named()
-    needed = list(cols.values()) + [c.column for r in m.exclude for c in r.when]
+    needed = list(cols.values()) + list(m.fallback.values()) + [c.column for r in m.exclude for c in r.when]
     missing = [c for c in dict.fromkeys(needed) if c not in raw.columns]
     for name in missing:
         problems.append(
@@ -150,6 +152,11 @@ def import_ledger(loaded: LoadedMapping, data: str | Path, problems: list[Proble
             cents.append(None if broken else (d or 0) - (k or 0))
             amount_text.append(f"debit {dx or ''} credit {cx or ''}".strip())
     text = {role: f[c].to_list() for role, c in cols.items() if role not in ("amount", "debit", "credit")}
+    fallback_rows = 0
+    for role, column in m.fallback.items():
+        alt = f[column].to_list()
+        fallback_rows += sum(1 for v, a in zip(text[role], alt, strict=True) if v is None and a is not None)
+        text[role] = [a if v is None else v for v, a in zip(text[role], alt, strict=True)]
     imp: dict[str, list[object]] = {
         k: [] for k in ("source", "row", "district", "fiscal_year", *CODE_ROLES, "description", "amount_cents")
     }
@@ -230,4 +237,5 @@ def import_ledger(loaded: LoadedMapping, data: str | Path, problems: list[Proble
         excluded=pl.DataFrame(exc, schema=schema_e),
         rejected=rejected,
         file_total_cents=total,
+        fallback_rows=fallback_rows,
     )

@@ -5,7 +5,9 @@ either ``amount`` or ``debit``/``credit``), the fiscal year (a column or a fixed
 exclusion rules that take summary, total or budget rows out of the import with a reason.
 An exclusion rule holds when every one of its conditions holds; a condition tests one column:
 ``blank: true`` (the cell is empty), ``matches`` (a regular expression found in the cell) or
-``equals`` (the cell is one of a list of values).
+``equals`` (the cell is one of a list of values). ``fallback`` names, for a code role, the column
+to read where the named one is blank (an extract that moves the function to the program column on
+some rows); every row taken from a fallback is counted in the import's manifest.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -88,6 +90,8 @@ class LedgerMapping(StrictModel):
     fiscal_year: int | None = Field(default=None, ge=1900, le=2200)
     note: str | None = None
     columns: Columns
+    #: code role -> the column read where the role's own column is blank
+    fallback: dict[Literal["fund", "function", "object", "program", "location"], Name] = Field(default_factory=dict)
     exclude: list[ExcludeRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -96,6 +100,9 @@ class LedgerMapping(StrictModel):
             raise ValueError("name the district once: either district: (fixed) or columns.district")
         if (self.fiscal_year is None) == (self.columns.fiscal_year is None):
             raise ValueError("give the fiscal year once: either fiscal_year: (fixed) or columns.fiscal_year")
+        for role in self.fallback:
+            if getattr(self.columns, role) is None:
+                raise ValueError(f"fallback for {role}: name the {role} column in columns: first")
         ids = [r.id for r in self.exclude]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:

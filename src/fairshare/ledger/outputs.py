@@ -103,6 +103,7 @@ def write_ledger_import(
                 "rows_imported": s.imported.height,
                 "rows_excluded": s.excluded.height,
                 "rows_rejected": s.rejected,
+                "rows_from_fallback": s.fallback_rows,
             }
             for (m, _d), s in zip(inputs, run.sources, strict=True)
         ],
