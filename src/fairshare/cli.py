@@ -767,6 +767,50 @@ def ledger_import(
     _guard(go)
 
 
+def _pct_or_dash(x: float | None) -> str:
+    return "—" if x is None else f"{x:.1f} %"
+
+
+@ledger_app.command("profile")
+def ledger_profile(
+    spec_file: Annotated[Path, typer.Argument(help="The profile spec (YAML).", show_default=False)],
+    ledger: Annotated[Path, typer.Option("--ledger", help="The --out directory of `fairshare ledger import`.")],
+    enrollment: Annotated[Path, typer.Option("--enrollment", help="Students per district (CSV, XLSX, Parquet).")],
+    out_dir: OutOpt,
+    locations: Annotated[
+        Path | None, typer.Option("--locations", help="Which location codes are schools and which central.")
+    ] = None,
+) -> None:
+    """Spending profile per district and school: operating spending per pupil by category, where it is charged
+    (school sites or the central office), year-over-year change and, when the spec asks, comparable districts.
+
+    Writes districts.csv, categories.csv, change.csv, schools.csv, peers.csv, comparison.csv, profile.xlsx,
+    report.html and manifest.json."""
+    import polars as pl
+
+    from fairshare.ledger.profile_run import run_profile
+    from fairshare.report.html import money
+
+    def go() -> None:
+        result, files = run_profile(spec_file, ledger, enrollment, locations, out_dir)
+        d = result.districts
+        last = int(d["fiscal_year"].max())  # type: ignore[arg-type]
+        t = Table(title=f"Operating spending per pupil, FY{last}")
+        for col in ("district", "pupils", "per pupil", "school sites", "central", "unclassified"):
+            t.add_column(col, justify="left" if col == "district" else "right")
+        for r in d.filter(pl.col("fiscal_year") == last).iter_rows(named=True):
+            t.add_row(
+                r["district"],
+                f"{r['students']:,.0f}",
+                money(r["per_pupil_cents"]),
+                *(_pct_or_dash(r[c]) for c in ("school_share_pct", "central_share_pct", "unclassified_share_pct")),
+            )
+        out.print(t)
+        out.print(f"Wrote {', '.join(str(f) for f in files)}")
+
+    _guard(go)
+
+
 @ledger_app.command("staff")
 def ledger_staff(
     data: DataOpt,
@@ -805,6 +849,71 @@ def ledger_staff(
         out.print(f"Wrote {', '.join(str(f) for f in files)}")
 
     _guard(go)
+
+
+@ledger_app.command("benchmark")
+def ledger_benchmark(
+    spec: Annotated[Path, typer.Argument(help="Benchmark spec (YAML).", show_default=False)],
+    data: Annotated[
+        Path,
+        typer.Option("--data", "-d", help="Table with one row per district: CSV, XLSX or Parquet.", show_default=False),
+    ],
+    out_dir: OutOpt,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="A unit id the report covers; repeat for several. Replaces the spec's targets.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Compare each district with its most similar districts: stated quantities, the k nearest peers by
+    stated variables, each measure against the peers' median and quartiles.
+
+    Writes comparison.csv and units.csv (every unit), peers.csv, report.html (the targets),
+    benchmark.xlsx and manifest.json."""
+    from fairshare.io.read import read_raw
+    from fairshare.ledger.benchmark import load_benchmark_spec, run_benchmark, write_benchmark
+    from fairshare.ledger.benchmark_outputs import number
+
+    def go() -> None:
+        model = load_benchmark_spec(spec)
+        raw = read_raw(data)
+        res = run_benchmark(model, raw.frame, raw.path, target or (), rows=raw.rows)
+        files = write_benchmark(res, out_dir, {"spec": spec, "table": data})
+        kind = model.units.kind
+        with_peers = res.units.filter(res.units["peers"] > 0).height
+        out.print(
+            f"[bold]{model.label}[/]: {res.units.height:,} {kind} rows, {res.eligible:,} with every peer variable, "
+            f"{with_peers:,} with peers (k = {int(model.peers.k.value)})"
+        )
+        if not res.targets:
+            out.print("No target named (targets: in the spec, or --target): comparison.csv compares every unit.")
+        for tid in res.targets:
+            me = res.units.filter(res.units["id"] == tid).row(0, named=True)
+            peers = res.peers.filter(res.peers["unit"] == tid)
+            name = me["name"] or tid
+            listed = ", ".join(peers["peer_name"].fill_null(peers["peer"]).to_list())
+            out.print(f"\n[bold]{name}[/] ({tid}) — " + (f"peers: {listed}" if peers.height else me["note"] or ""))
+            t = Table(title=None)
+            for col in ("measure", "value", "peers' median", "p25 – p75", "gap", "percentile"):
+                t.add_column(col, justify="left" if col == "measure" else "right", no_wrap=col != "measure")
+            for r in res.comparison.filter(res.comparison["unit"] == tid).iter_rows(named=True):
+                d = model.quantities[r["measure"]].digits
+                t.add_row(
+                    f"{r['label']} ({r['unit_of_measure']})",
+                    number(r["value"], d),
+                    number(r["peer_median"], d),
+                    "" if r["peer_p25"] is None else f"{number(r['peer_p25'], d)} – {number(r['peer_p75'], d)}",
+                    "" if r["gap_pct"] is None else f"{number(r['gap_pct'], 1, signed=True)} %",
+                    "" if r["percentile"] is None else f"{r['percentile']:.0f}",
+                )
+            out.print(t)
+        out.print(f"Wrote {len(files)} files to {out_dir}/: {', '.join(f.name for f in files)}")
+
+    _guard(go, out_dir / "problems.csv")
 
 
 # --- fairshare index (programs/need_index.py) ---

@@ -153,10 +153,11 @@ def import_ledger(loaded: LoadedMapping, data: str | Path, problems: list[Proble
             amount_text.append(f"debit {dx or ''} credit {cx or ''}".strip())
     text = {role: f[c].to_list() for role, c in cols.items() if role not in ("amount", "debit", "credit")}
     fallback_rows = 0
-    for role, column in m.fallback.items():
+    for code_role, column in m.fallback.items():
         alt = f[column].to_list()
-        fallback_rows += sum(1 for v, a in zip(text[role], alt, strict=True) if v is None and a is not None)
-        text[role] = [a if v is None else v for v, a in zip(text[role], alt, strict=True)]
+        own = text[code_role]
+        fallback_rows += sum(1 for v, a in zip(own, alt, strict=True) if v is None and a is not None)
+        text[code_role] = [a if v is None else v for v, a in zip(own, alt, strict=True)]
     imp: dict[str, list[object]] = {
         k: [] for k in ("source", "row", "district", "fiscal_year", *CODE_ROLES, "description", "amount_cents")
     }
