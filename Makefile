@@ -38,7 +38,7 @@ lint: $(STAMP)
 
 ## golden: regenerate golden test outputs (review the diff before committing)
 golden: $(STAMP)
-	FAIRSHARE_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py
+	FAIRSHARE_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py tests/ledger/test_benchmark.py
 
 ## docs: regenerate docs/cli.md from the command-line app
 docs: $(STAMP)

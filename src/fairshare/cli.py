@@ -817,28 +817,52 @@ def ledger_staff(
     out_dir: OutOpt,
     from_year: Annotated[int, typer.Option("--from", help="First fiscal year of the FTE comparison.")],
     to_year: Annotated[int, typer.Option("--to", help="Last fiscal year of the FTE comparison.")],
+    enrollment: Annotated[
+        Path | None,
+        typer.Option("--enrollment", help="Students by year (columns fiscal_year, students): teachers per 100."),
+    ] = None,
 ) -> None:
-    """Staffing and retention from staff records: FTE by assignment category and its % change, and the share
-    of each hire cohort of teachers still employed after 1-4 years.
+    """Staffing and retention from staff records: FTE by assignment category and its % change, teachers per
+    100 students (with --enrollment), and the share of each hire cohort of teachers still employed after 1-4 years.
 
     The table has one row per staff member and fiscal year: staff_id, fiscal_year, assignment_category,
-    fte (and optionally hire_year). Writes fte_by_category.csv and retention.csv."""
-    from fairshare.ledger.staff import cohort_retention, display_pct, fte_by_category, load_staff
+    fte (and optionally hire_year). Writes fte_by_category.csv, retention.csv and teachers_per_100.csv."""
+    import polars as pl
+
+    from fairshare.ledger.staff import (
+        cohort_retention,
+        display_pct,
+        fte_by_category,
+        load_enrollment,
+        load_staff,
+        teachers_per_100,
+    )
 
     def go() -> None:
         staff = load_staff(data)
         fte = fte_by_category(staff, from_year, to_year)
         retention = cohort_retention(staff)
+        ratio = teachers_per_100(staff, load_enrollment(enrollment)) if enrollment is not None else None
         out_dir.mkdir(parents=True, exist_ok=True)
         files = [out_dir / "fte_by_category.csv", out_dir / "retention.csv"]
         fte.write_csv(files[0])
         retention.frame.write_csv(files[1])
+        if ratio is not None:
+            files.append(out_dir / "teachers_per_100.csv")
+            ratio.with_columns(pl.col("per_100").round(2)).write_csv(files[-1])
         t = Table(title=f"FTE by assignment category, {from_year} to {to_year}")
         for col in ("category", str(from_year), str(to_year), "change"):
             t.add_column(col, justify="left" if col == "category" else "right")
         for r in fte.iter_rows(named=True):
             t.add_row(r["assignment_category"], f"{r['fte_from']:,.1f}", f"{r['fte_to']:,.1f}", r["change_shown"])
         out.print(t)
+        if ratio is not None:
+            shown = [
+                f"{r['fiscal_year']}: {r['per_100']:.2f}"
+                for r in ratio.iter_rows(named=True)
+                if r["per_100"] is not None
+            ]
+            out.print(f"Teachers per 100 students: {'; '.join(shown) or 'no year with both staff and students'}")
         left = retention.left_within
         if left is not None:
             out.print(

@@ -80,7 +80,7 @@ def test_hand_checked_profile(tmp_path: Path) -> None:
     assert (a20["instruction_pp"], a20["central_leadership_pp"], a20["operations_pp"]) == ("33.33", "16.67", "3.34")
     assert (a20["outside"], a20["not_spending"], a20["unmapped"]) == ("999.00", "5.00", "7.00")
     assert (a20["school"], a20["central"], a20["unclassified"]) == ("100.00", "50.00", "10.01")
-    assert (a20["school_share_pct"], a20["central_share_pct"], a20["unclassified_share_pct"]) == ("62.5", "31.2", "6.3")
+    assert (a20["school_share_pct"], a20["central_share_pct"], a20["unclassified_share_pct"]) == ("66.7", "33.3", "6.3")
     b = d.filter(pl.col("district") == "B").row(0, named=True)
     assert (b["instruction_pp"], b["pupil_support_pp"]) == ("0.50", "0.52")  # 50.5 -> 50, 51.5 -> 52: half to even
     ch = pl.read_csv(tmp_path / "out" / "change.csv", infer_schema=False).filter(pl.col("district") == "A")
@@ -206,7 +206,9 @@ def test_alaska_profile_reconciles_with_the_import(tmp_path: Path) -> None:
     per_pupil = round(int(v["amount_cents"].sum()) / 718)
     got = p.districts.filter((pl.col("district") == "Valdez City School District") & (pl.col("fiscal_year") == 2020))
     assert got["per_pupil_cents"].item() == per_pupil
-    assert set(p.districts.filter(pl.col("district").str.starts_with("Craig"))["unclassified_share_pct"]) == {100.0}
+    craig = p.districts.filter(pl.col("district").str.starts_with("Craig"))
+    assert craig["unclassified_share_pct"].to_list() == [100.0, 100.0]
+    assert craig["school_share_pct"].null_count() == 2  # nothing classified: blank, never 0 %
 
 
 def test_comparable_districts(tmp_path: Path) -> None:
@@ -223,6 +225,6 @@ def test_comparable_districts(tmp_path: Path) -> None:
     a = c.filter((pl.col("unit") == "A") & (pl.col("measure") == "per_pupil")).row(0, named=True)
     assert (a["value"], a["peer_median"], a["gap_pct"]) == ("53.34", "1.02", "5129.4118")  # (53.34 - 1.02) / 1.02
     share = c.filter((pl.col("unit") == "B") & (pl.col("measure") == "school_share_pct")).row(0, named=True)
-    assert (share["value"], share["peer_median"]) == ("100.0", "62.5")
+    assert (share["value"], share["peer_median"]) == ("100.0", "66.7")
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Against comparable districts, FY2020" in html and "+5129.4 %" in html

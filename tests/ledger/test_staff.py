@@ -260,3 +260,27 @@ def test_cli_staff_tables(tmp_path: Path) -> None:
     assert "Teachers who left within 4 years: 58.8% (80 of 136" in result.output
     fte = (tmp_path / "o" / "fte_by_category.csv").read_text(encoding="utf-8")
     assert "Grand Total" in fte and (tmp_path / "o" / "retention.csv").is_file()
+
+
+def test_cli_teachers_per_100_from_an_enrollment_table(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fairshare.cli import app
+
+    staff = tmp_path / "staff.csv"
+    staff.write_text(
+        "staff_id,fiscal_year,assignment_category,fte\n"
+        "a,2020,teacher,1\nb,2020,teacher,0.5\nc,2020,counselor,1\na,2021,teacher,1\n"
+    )
+    pupils = tmp_path / "pupils.csv"
+    pupils.write_text("fiscal_year,students\n2020,60\n2021,80\n2022,90\n")
+    args = ["ledger", "staff", "--data", str(staff), "--from", "2020", "--to", "2021", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, [*args, "--enrollment", str(pupils)])
+    assert result.exit_code == 0, result.output
+    assert "Teachers per 100 students: 2020: 2.50; 2021: 1.25" in result.output  # 1.5/60, 1/80
+    t = (tmp_path / "o" / "teachers_per_100.csv").read_text().splitlines()
+    assert t == ["fiscal_year,fte,pupils,per_100", "2020,1.5,60.0,2.5", "2021,1.0,80.0,1.25", "2022,,90.0,"]
+    pupils.write_text("fiscal_year,students\n2020,60\n2020,0\n")
+    bad = CliRunner().invoke(app, [*args, "--enrollment", str(pupils)])
+    assert bad.exit_code == 1 and "duplicate_entity" in bad.output and "below_minimum" in bad.output
+    assert "Traceback" not in bad.output

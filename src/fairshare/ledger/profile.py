@@ -8,9 +8,10 @@
 * **School sites and the central office**: each operating line counts for the sites when its location
   is one the locations table calls a ``school``, for the central office when it calls it ``central``,
   and as **unclassified** when the location is blank or not in the table (never guessed). The school
-  share is school ÷ (school + central + unclassified). It shows where spending is *charged*, the
-  nearest the ledger comes to what principals control; a district that does not code lines to schools
-  shows 0 % classified and says so.
+  share is school ÷ (school + central): of the spending charged to a known place, the part charged to
+  schools; it is blank for a district with nothing classified. The unclassified share (of all operating
+  spending) says how much the split leaves out. It shows where spending is *charged*, the nearest the
+  ledger comes to what principals control.
 * **Year over year**: for every district, category and pair of consecutive fiscal years in the ledger,
   per-pupil then and now, the change in dollars and in percent (blank when the earlier year is zero).
 
@@ -248,8 +249,8 @@ def compute_profile(
             ]
         )
         .with_columns(
-            school_share_pct=_pct(pl.col("school_cents"), pl.col("operating_cents")),
-            central_share_pct=_pct(pl.col("central_cents"), pl.col("operating_cents")),
+            school_share_pct=_pct(pl.col("school_cents"), pl.col("school_cents") + pl.col("central_cents")),
+            central_share_pct=_pct(pl.col("central_cents"), pl.col("school_cents") + pl.col("central_cents")),
             unclassified_share_pct=_pct(pl.col("unclassified_cents"), pl.col("operating_cents")),
         )
         .sort(KEYS)

@@ -163,11 +163,11 @@ def _stacked(p: Profile, year: int) -> Markup:
 
 
 def _site_bars(p: Profile, year: int) -> Markup:
-    d = p.districts.filter(pl.col("fiscal_year") == year).sort("school_share_pct", descending=True, nulls_last=True)
+    d = p.districts.filter((pl.col("fiscal_year") == year) & pl.col("school_share_pct").is_not_null())
+    d = d.sort("school_share_pct", descending=True)
     parts = [("School sites", "school_share_pct", GAIN), ("Central office", "central_share_pct", LOSS)]
-    parts.append(("Unclassified", "unclassified_share_pct", "#bab0ac"))
     values = [
-        {"district": r["district"], "part": label, "share": (r[col] or 0) / 100}
+        {"district": r["district"], "part": label, "share": r[col] / 100}
         for r in d.iter_rows(named=True)
         for label, col, _ in parts
     ]
@@ -176,7 +176,9 @@ def _site_bars(p: Profile, year: int) -> Markup:
         .mark_bar(height=14)
         .encode(
             y=alt.Y("district:N", sort=d["district"].to_list(), title=None, axis=alt.Axis(labelLimit=260)),
-            x=alt.X("sum(share):Q", title="Share of operating spending (%)", axis=alt.Axis(format=".0%")),
+            x=alt.X(
+                "sum(share):Q", title="Share of classified operating spending (%)", axis=alt.Axis(format=".0%")
+            ),
             color=alt.Color(
                 "part:N",
                 scale=alt.Scale(domain=[x[0] for x in parts], range=[x[2] for x in parts]),
@@ -187,7 +189,7 @@ def _site_bars(p: Profile, year: int) -> Markup:
         .transform_calculate(part_order=f"indexof({json.dumps([x[0] for x in parts])}, datum.part)")
         .properties(width=560, height=max(80, 22 * d.height))
     )
-    return to_svg(chart, f"Where operating spending is charged, FY{year}: school sites, central office, unclassified")
+    return to_svg(chart, f"Operating spending charged to school sites and to the central office, FY{year}")
 
 
 def _pct(x: float | None, signed: bool = False) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "cohort_retention",
     "display_pct",
     "fte_by_category",
+    "load_enrollment",
     "load_staff",
     "teachers_per_100",
 ]
@@ -201,6 +202,24 @@ def fte_by_category(staff: StaffTable, from_year: int, to_year: int) -> pl.DataF
     )
     shown = [display_pct(v) for v in out.get_column("change_pct").to_list()]
     return out.with_columns(pl.Series("change_shown", shown, dtype=pl.String))
+
+
+def load_enrollment(path: str | Path) -> dict[int, float]:
+    """Students by fiscal year from a table with columns ``fiscal_year`` and ``students`` (one row per year)."""
+    raw = read_raw(path)
+    problems = ProblemList()
+    if not has_columns(raw, ["fiscal_year", "students"], problems, "enrollment by year"):
+        problems.raise_if_any(InputError)
+    years = number_column(raw, "fiscal_year", problems, integer=True)
+    pupils = number_column(raw, "students", problems, minimum=1)
+    seen: set[float] = set()
+    for i, y in enumerate(years.tolist()):
+        if y in seen:
+            problems.add("duplicate_entity", f"fiscal year {y:g} has two rows", file=raw.path,
+                         row=int(raw.rows[i]), column="fiscal_year", value=f"{y:g}")  # fmt: skip
+        seen.add(y)
+    problems.raise_if_any(InputError)
+    return {int(y): float(p) for y, p in zip(years.tolist(), pupils.tolist(), strict=True)}
 
 
 def teachers_per_100(staff: StaffTable, enrollment: Mapping[int, float], category: str = "teacher") -> pl.DataFrame:
