@@ -27,9 +27,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-## bench: the engine on 100,000 and 1,000,000 generated schools, beside a pandas row-by-row baseline
+## bench: the engine on 100,000 and 1,000,000 generated schools beside a pandas baseline; ledger import on 100,000 and 1,000,000 rows
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_ledger.py
 
 ## lint: ruff and mypy --strict
 lint: $(STAMP)
