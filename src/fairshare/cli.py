@@ -1154,6 +1154,46 @@ def demo(out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output direc
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where the embedded database (SQLite) lives.")] = Path(
+        ".fairshare"
+    ),
+    demo: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="Seed the synthetic demo district and its accounts into an empty database "
+            "(default: yes with the embedded database, no with FAIRSHARE_DATABASE_URL).",
+        ),
+    ] = None,
+) -> None:
+    """Start the workbench web app: scenario simulator, principal budget builder, partner plans, grants.
+
+    Uses a SQLite file in --data-dir unless FAIRSHARE_DATABASE_URL points at PostgreSQL; the schema is
+    migrated on start."""
+    import os
+
+    def go() -> None:
+        import uvicorn
+
+        from fairshare.web.app import create_app
+        from fairshare.web.seed import DEMO_PASSWORD, DEMO_USERS
+        from fairshare.web.settings import Settings
+
+        seed = demo if demo is not None else not os.environ.get("FAIRSHARE_DATABASE_URL")
+        settings = Settings.from_env(data_dir=data_dir, demo=seed)
+        web = create_app(settings)
+        out.print(f"fairshare workbench on http://{host}:{port}/  (database: {web.state.db.dialect})")
+        if seed:
+            out.print(f"Demo accounts (password {DEMO_PASSWORD}): {', '.join(DEMO_USERS)}")
+        uvicorn.run(web, host=host, port=port, log_level="warning")
+
+    _guard(go)
+
+
+@app.command()
 def version() -> None:
     """Print the package version."""
     out.print(__version__)
