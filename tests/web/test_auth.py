@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import demo, sign_in
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from conftest import demo, sign_in
 from fairshare.web.auth import COOKIE
 
 
@@ -24,9 +24,18 @@ def test_wrong_password_and_unknown_account_look_the_same(client: TestClient) ->
     a = client.post("/api/login", json={"email": demo("principal"), "password": "nope"})
     b = client.post("/api/login", json={"email": "nobody@example.test", "password": "nope"})
     assert a.status_code == b.status_code == 401
-    assert a.json() == b.json() == {
-        "error": {"status": 401, "code": "bad_credentials", "message": "the email or the password is wrong", "problems": []}
-    }
+    assert (
+        a.json()
+        == b.json()
+        == {
+            "error": {
+                "status": 401,
+                "code": "bad_credentials",
+                "message": "the email or the password is wrong",
+                "problems": [],
+            }
+        }
+    )
 
 
 def test_requests_need_a_session_and_unsafe_ones_the_csrf_token(client: TestClient) -> None:
@@ -41,7 +50,9 @@ def test_requests_need_a_session_and_unsafe_ones_the_csrf_token(client: TestClie
 
 
 def test_json_bodies_only(client: TestClient) -> None:
-    r = client.post("/api/login", content="email=a&password=b", headers={"content-type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/api/login", content="email=a&password=b", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code in (415, 422)
     assert "error" in r.json()
 
