@@ -145,7 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     _auth_routes(api)
     from fairshare.web.routes import register
 
-    register(api)
+    register(app, api)
     app.include_router(api)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
