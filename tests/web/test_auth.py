@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from conftest import demo, sign_in
 from fairshare.web.auth import COOKIE
+from web_helpers import demo, sign_in
 
 
 def test_sign_in_sets_a_secure_http_only_cookie_and_returns_the_csrf_token(client: TestClient) -> None:
