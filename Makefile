@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench lint golden docs clean
+.PHONY: install demo test bench lint golden docs clean serve chromium
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "fairshare needs Python 3.11 or newer (python3 on PATH)"; exit 1; }
@@ -23,9 +23,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/fairshare demo --out demo-out
 
-## test: install, then run the whole test suite
-test: $(STAMP)
+## test: install, then run the whole test suite (the browser tests need Chromium: installed here when we can)
+test: $(STAMP) chromium
 	$(BIN)/pytest
+
+## serve: install, then start the workbench on the demo data at http://127.0.0.1:8000/
+serve: $(STAMP)
+	$(BIN)/fairshare serve
+
+# Debian's Chromium for the browser tests: installed with apt-get when it is missing and we are root
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "Chromium is not installed: the browser tests will be skipped (apt-get install chromium)"
 
 ## bench: the engine on 100,000 and 1,000,000 generated schools beside a pandas baseline; ledger import on 100,000 and 1,000,000 rows
 bench: $(STAMP)
