@@ -23,16 +23,7 @@ __all__ = ["OPERATING", "LoadedProfile", "ProfileModel", "load_profile_spec"]
 
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 #: the categories of operating spending unless a spec says otherwise
-OPERATING: tuple[str, ...] = (
-    "instruction",
-    "instructional_support",
-    "pupil_support",
-    "school_leadership",
-    "central_leadership",
-    "operations",
-    "transportation",
-    "food",
-)
+OPERATING: tuple[str, ...] = CATEGORIES[: CATEGORIES.index("food") + 1]
 Name = str
 
 
