@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench lint golden docs clean serve chromium
+.PHONY: install demo test bench lint golden docs clean serve chromium loadtest
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "fairshare needs Python 3.11 or newer (python3 on PATH)"; exit 1; }
@@ -37,10 +37,15 @@ chromium:
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "Chromium is not installed: the browser tests will be skipped (apt-get install chromium)"
 
-## bench: the engine on 100,000 and 1,000,000 generated schools beside a pandas baseline; ledger import on 100,000 and 1,000,000 rows
+## bench: the engine on 100,000 and 1,000,000 generated schools beside a pandas baseline; ledger import on 100,000 and 1,000,000 rows; the simulator's preview latency
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_ledger.py
+	$(BIN)/python bench/bench_simulator.py
+
+## loadtest: 50 signed-in users on the grant draw-down flow (and simulator previews) against uvicorn on loopback; SQLite, or PostgreSQL with FAIRSHARE_DATABASE_URL (not part of `make test`)
+loadtest: $(STAMP)
+	$(BIN)/python bench/loadtest.py
 
 ## lint: ruff and mypy --strict
 lint: $(STAMP)

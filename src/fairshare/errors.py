@@ -87,6 +87,21 @@ CODES: dict[str, str] = {
     "missing_table": "a table the rules read is not given (--data NAME=PATH, --previous), or one given is not declared",
     "no_tier": "an identified entity matches none of a tier scheme's tiers",
     "no_recipients": "the consolidated grant has nobody to pay (none identified, or every base weight is zero)",
+    # workbench
+    "stale_version": "someone changed the record since you loaded it (optimistic locking): reload, then redo",
+    "comment_required": "a review that sends something back needs a comment saying what to change",
+    # workbench: school budgets and partner plans
+    "plan_status": "a school budget's or partner plan's status does not allow this action (e.g. editing one submitted)",
+    # workbench: grant plans and draw-downs
+    "grant_status": "the grant plan's status does not allow this action (e.g. editing an approved plan)",
+    "grant_exists": "the district already has a grant plan for that fiscal year",
+    "grant_incomplete": "a grant plan is submitted or approved without strategies, goals, budget lines or an award",
+    "grant_over_award": "a grant plan's budget lines add up to more than its award",
+    "grant_line_carried": "a budget line holding money carried forward is removed or moved to another school or object",
+    "drawdown_before_approval": "a draw-down is requested against a grant plan that is not approved",
+    "drawdown_exceeds_line": "a draw-down would take a budget line past amount × tolerance ÷ 100 + carried money",
+    "drawdown_exceeds_award": "a draw-down would take the plan's draws past its award plus carried money",
+    "drawdown_backup": "a draw-down has no backup detail, or its itemised backup does not add up to its amount",
 }
 
 

@@ -16,7 +16,6 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -28,6 +27,7 @@ from fairshare.web.deps import CurrentActor, Db, require_json
 from fairshare.web.models import AuditEntry, School, User
 from fairshare.web.problems import ErrorBody, install_handlers
 from fairshare.web.settings import Settings
+from fairshare.web.templating import templates
 
 __all__ = ["create_app"]
 
@@ -143,25 +143,27 @@ def create_app(settings: Settings) -> FastAPI:
     install_handlers(app)
     api = APIRouter(prefix="/api")
     _auth_routes(api)
-    from fairshare.web.routes import register
+    from fairshare.web.routes import flows, register
 
     register(app, api)
     app.include_router(api)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.get("/", include_in_schema=False, response_model=None)
     def home(request: Request, s: Db) -> HTMLResponse | RedirectResponse:
         found = auth.user_for(s, request.cookies.get(auth.COOKIE))
         if found is None:
-            return templates.TemplateResponse(request, "login.html.j2", {"title": "Sign in"})
+            return templates().TemplateResponse(
+                request, "login.html.j2", {"title": "Sign in", "user": None, "csrf": None}
+            )
         user, session = found
         schools = s.scalars(select(School).order_by(School.id)).all() if user.role != "partner_viewer" else []
         visible = [x for x in schools if auth.can_see_school(s, user, x.id)]
-        return templates.TemplateResponse(
+        nav = [m.NAV for m in flows() if user.role in m.NAV[2]]
+        return templates().TemplateResponse(
             request,
             "home.html.j2",
-            {"title": "Workbench", "user": user, "csrf": session.csrf_token, "schools": visible},
+            {"title": "Workbench", "user": user, "csrf": session.csrf_token, "schools": visible, "nav": nav},
         )
 
     return app

@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 __all__ = ["FLOWS", "flows", "register"]
 
 #: the flow modules, in the order the home page lists them
-FLOWS: list[str] = []
+FLOWS: list[str] = ["routes_budgets", "routes_partners", "routes_scenarios", "routes_datasets", "routes_grants"]
 
 
 def flows() -> list[ModuleType]:

@@ -1,0 +1,91 @@
+"""What the routes of the plan flows (budgets, partner plans) share: the school id path parameter, the
+error responses in the OpenAPI schema, and server-rendered pages: the signed-in user or the sign-in
+page, templates that always escape, money and FTE as text, refusals as pages.
+
+A page decides who may see what with the same service calls as the API (403 for a role that may not,
+404 for a school out of reach), and its script changes things only through the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import Path as PathParam
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session as DbSession
+
+from fairshare.report.html import fiscal_year_label, fte_text, money, signed_money
+from fairshare.web.auth import COOKIE, user_for
+from fairshare.web.models import User
+from fairshare.web.problems import ApiError, ErrorBody
+
+__all__ = ["CHANGE_ERRORS", "ERRORS", "TEMPLATES", "SchoolId", "fy_label", "letter_response", "page", "status_text"]
+
+HERE = Path(__file__).parent
+SchoolId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in ((401, "not signed in"), (403, "forbidden"), (404, "not found"), (422, "invalid input"))
+}
+CHANGE_ERRORS = {**ERRORS, 409: {"model": ErrorBody, "description": "stale_version or plan_status"}}
+
+
+def fy_label(fiscal_year: int) -> str:
+    """'FY 2026 (2025-26)' for the fiscal year named by the year it ends in (July to June)."""
+    return fiscal_year_label(f"{fiscal_year - 1}-07-01")
+
+
+def status_text(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def _templates() -> Jinja2Templates:
+    # autoescape everything (the stock Jinja2Templates escapes only *.html, not *.html.j2)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    env.filters.update(money=money, signed_money=signed_money, fte=fte_text, status=status_text, fy=fy_label)
+    return Jinja2Templates(env=env)
+
+
+TEMPLATES = _templates()
+
+
+def page(
+    request: Request, s: DbSession, template: str, title: str, build: Callable[[User], dict[str, Any] | Response]
+) -> Response:
+    """Render ``template`` with what ``build(user)`` gives (or return its response); signed out: the
+    sign-in page; a refusal (:class:`ApiError`): a page saying so, with the API's status."""
+    found = user_for(s, request.cookies.get(COOKIE))
+    if found is None:
+        return RedirectResponse("/", status_code=303)
+    user, session = found
+    base = {"user": user, "csrf": session.csrf_token, "title": title}
+    try:
+        ctx = build(user)
+    except ApiError as exc:
+        return TEMPLATES.TemplateResponse(
+            request,
+            "plan_refused.html.j2",
+            {**base, "title": "Not available", "status": exc.status, "message": exc.message},
+            status_code=exc.status,
+        )
+    if isinstance(ctx, Response):
+        return ctx
+    return TEMPLATES.TemplateResponse(request, template, {**base, **ctx})
+
+
+def letter_response(html: str) -> HTMLResponse:
+    """A document the project renders, served so that it can run nothing and load nothing."""
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
