@@ -382,6 +382,14 @@ def test_carry_forward_into_an_existing_plan_adds_to_its_line_and_bumps_its_vers
     assert supplies["id"] == nxt["lines"][0]["id"] and supplies["carried_cents"] == 800_000
     assert supplies["amount_cents"] == 50_000 and len(after["lines"]) == 6
     error(client.put(f"/api/grants/plans/{nxt['id']}", json=edit_body(nxt), headers=h), 409, "stale_version")
+    with db(client).session() as s:
+        audit = {r.action: r for r in s.scalars(select(AuditEntry).where(AuditEntry.action.like("grant_carry%")))}
+    closed = audit["grant_carry_forward"]
+    assert closed.before["status"] == "approved" and closed.after["status"] == "closed"
+    assert len(closed.after["lines"]) == 6 and closed.after["carry_forward"]["carried_cents"] == out["carried_cents"]
+    carried_in = audit["grant_carry_in"]
+    assert carried_in.entity_id == str(nxt["id"]) and carried_in.before["lines"][0]["carried_cents"] == 0
+    assert carried_in.after["lines"][0]["carried_cents"] == 800_000
 
 
 def test_every_change_is_audited_with_before_and_after(client: TestClient) -> None:

@@ -265,6 +265,14 @@ def _completeness(plan: GrantPlan, lines: list[GrantLine]) -> ProblemList:
     for part, items in (("strategies", plan.strategies), ("goals", plan.goals), ("lines", lines)):
         if not items:
             problems.add("grant_incomplete", f"the plan has no {part.replace('lines', 'budget lines')}", column=part)
+    for i, ln in enumerate(lines):
+        if band_for(ln.object_code) is None:  # the table changed since the line was saved
+            problems.add(
+                "not_allowed",
+                f"object code {ln.object_code} is not in the state's tolerance table",
+                column=f"lines.{i}.object_code",
+                value=ln.object_code,
+            )
     budgeted = sum(ln.amount_cents for ln in lines)
     if budgeted > plan.award_cents:
         problems.add(
@@ -318,7 +326,8 @@ def approve(s: Session, user: User, plan_id: int, body: ReviewIn) -> GrantPlan:
     before = snapshot(plan, lines)
     for ln in lines:
         band = band_for(ln.object_code)
-        ln.tolerance_pct = band.pct if band is not None else 100
+        assert band is not None  # _require_complete refuses codes outside the table
+        ln.tolerance_pct = band.pct
     plan.status, plan.comment, plan.approved_at = "approved", body.comment.strip(), utcnow()
     touch(plan)
     record(s, user, "grant_approve", "grant_plan", plan.id, before, snapshot(plan, lines))

@@ -195,5 +195,6 @@ def carry_forward(s: Session, user: User, plan_id: int, body: VersionIn) -> Carr
         record(s, user, "grant_carry_in", "grant_plan", nxt.id, nxt_before, snapshot(nxt, targets))
     plan.status = "closed"
     touch(plan)
-    record(s, user, "grant_carry_forward", "grant_plan", plan.id, before, snapshot(plan, lines) | out.model_dump())
+    after = snapshot(plan, lines) | {"carry_forward": out.model_dump()}
+    record(s, user, "grant_carry_forward", "grant_plan", plan.id, before, after)
     return out
