@@ -12,9 +12,12 @@ balances, request a small draw-down ($1.00–$5.00 on a random line; budget offi
 10) and, when ``routes_scenarios`` is registered with ``POST /api/scenarios/preview``, a simulator
 preview. The run stops after ``--requests`` requests (default 4,000); it prints p50/p95/max latency and
 error counts per kind of request, and checks that the line balances equal the sum of the accepted
-draw-downs. The users sign in one after the other before the clock starts: Argon2 is deliberately slow
-(about 0.3 s), and on SQLite a sign-in holds the write lock while it checks the password, so 50
-simultaneous sign-ins queue past the 30 s busy timeout.
+draw-downs. A run still going after ``--max-seconds`` (default 600) stops, prints what it has and
+exits 1: a safety stop, not the measure.
+
+The users sign in one after the other before the clock starts: Argon2 is deliberately slow (about
+0.3 s), and on SQLite a sign-in holds the write lock while it checks the password, so 50 simultaneous
+sign-ins queue past the 30 s busy timeout.
 """
 
 from __future__ import annotations
@@ -160,7 +163,8 @@ async def user(run: Run, c: httpx2.AsyncClient, h: dict[str, str], plan_id: int,
             await run.call("preview", c, "POST", PREVIEW, json={"model": model, "overrides": {}}, headers=h)
 
 
-async def main_async(base: str, users: int, requests: int) -> tuple[Run, float, str | None]:
+async def main_async(base: str, users: int, requests: int, max_seconds: float) -> tuple[Run, float, str | None, bool]:
+    """The run, its seconds, the previewed model and whether it finished within ``max_seconds``."""
     plan_id, lines = await approve_demo_plan(base)
     # one at a time: a sign-in holds SQLite's write lock through its Argon2 check (see the docstring)
     signed = [await sign_in(base, STATE if i % 10 == 0 else BUDGET) for i in range(users)]
@@ -168,18 +172,23 @@ async def main_async(base: str, users: int, requests: int) -> tuple[Run, float, 
         model = await preview_model(*signed[0])
         run = Run(requests)
         start = time.perf_counter()
-        await asyncio.gather(
-            *(user(run, c, h, plan_id, lines, i % 10 != 0, model, i) for i, (c, h) in enumerate(signed))
-        )
+        loops = [user(run, c, h, plan_id, lines, i % 10 != 0, model, i) for i, (c, h) in enumerate(signed)]
+        try:
+            await asyncio.wait_for(asyncio.gather(*loops), timeout=max_seconds)
+            finished = True
+        except TimeoutError:
+            finished = False  # requests still in flight are cancelled here, not necessarily on the server
         elapsed = time.perf_counter() - start
-        balances = (await signed[0][0].get(f"/api/grants/plans/{plan_id}/balances")).json()
+        if finished:
+            balances = (await signed[0][0].get(f"/api/grants/plans/{plan_id}/balances")).json()
     finally:
         for c, _ in signed:
             await c.aclose()
-    drawn = {ln["id"]: ln["drawn_cents"] for ln in balances["lines"]}
-    if drawn != {i: run.drawn.get(i, 0) for i in drawn} or min(ln["available_cents"] for ln in balances["lines"]) < 0:
-        raise SystemExit(f"balances do not match the accepted draw-downs: {drawn} vs {dict(run.drawn)}")
-    return run, elapsed, model
+    if finished:
+        drawn = {ln["id"]: ln["drawn_cents"] for ln in balances["lines"]}
+        if drawn != {i: run.drawn.get(i, 0) for i in drawn} or min(x["available_cents"] for x in balances["lines"]) < 0:
+            raise SystemExit(f"balances do not match the accepted draw-downs: {drawn} vs {dict(run.drawn)}")
+    return run, elapsed, model, finished
 
 
 async def preview_model(c: httpx2.AsyncClient, h: dict[str, str]) -> str | None:
@@ -198,16 +207,19 @@ def pct(xs: list[float], q: float) -> float:
     return statistics.quantiles(xs, n=100, method="inclusive")[int(q) - 1] if len(xs) > 1 else xs[0]
 
 
-def report(run: Run, elapsed: float, users: int, label: str, model: str | None) -> None:
+def report(run: Run, elapsed: float, users: int, label: str, model: str | None, finished: bool) -> None:
     total = sum(len(v) for v in run.latency.values())
     print(f"workbench load test: {users} users, {total} requests in {elapsed:.1f} s ({total / elapsed:.0f} req/s)")
+    if not finished:
+        print(f"DID NOT FINISH: stopped after {elapsed:.0f} s (--max-seconds) with {run.left} requests still to send")
     print(f"database: {label}; simulator previews: {model or 'no (routes_scenarios has no preview endpoint)'}")
     print(f"{'kind':<14}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  errors")
     for kind, xs in run.latency.items():
         errs = ", ".join(f"{n}× {code or 'transport'}" for code, n in sorted(run.errors[kind].items())) or "0"
         print(f"{kind:<14}{len(xs):>9}{pct(xs, 50):>9.1f}{pct(xs, 95):>9.1f}{max(xs):>9.1f}  {errs}")
     accepted = len(run.latency.get("draw-down", [])) - sum(run.errors["draw-down"].values())
-    print(f"draw-downs accepted: {accepted}, {sum(run.drawn.values())} cents in all; line balances match them")
+    check = "line balances match them" if finished else "balances not checked (requests were cut off)"
+    print(f"draw-downs accepted: {accepted}, {sum(run.drawn.values())} cents in all; {check}")
 
 
 def _stop(signum: int, _frame: object) -> None:
@@ -219,11 +231,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--max-seconds", type=float, default=600, help="a safety stop, not the measure (default 600)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp, database(os.environ.get("FAIRSHARE_DATABASE_URL", "")) as (url, label):
         with served(Path(tmp), url) as base:
-            run, elapsed, model = asyncio.run(main_async(base, args.users, args.requests))
-        report(run, elapsed, args.users, label, model)
+            run, elapsed, model, finished = asyncio.run(main_async(base, args.users, args.requests, args.max_seconds))
+        report(run, elapsed, args.users, label, model, finished)
+    if not finished:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
