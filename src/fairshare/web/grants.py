@@ -48,6 +48,7 @@ __all__ = [
     "check_version",
     "create_plan",
     "list_plans",
+    "new_plan",
     "plan_for",
     "plan_lines",
     "request_changes",
@@ -124,6 +125,24 @@ def list_plans(s: Session, user: User) -> list[GrantPlan]:
     return list(s.scalars(q))
 
 
+def new_plan(s: Session, district_id: str, fiscal_year: int, award_cents: int) -> GrantPlan:
+    """An empty draft plan, added and flushed (the caller audits it)."""
+    plan = GrantPlan(
+        district_id=district_id,
+        fiscal_year=fiscal_year,
+        award_cents=award_cents,
+        status="draft",
+        strategies=[],
+        goals=[],
+        comment="",
+        version=1,
+        updated_at=utcnow(),
+    )
+    s.add(plan)
+    s.flush()
+    return plan
+
+
 def create_plan(s: Session, user: User, body: PlanNew) -> GrantPlan:
     """A new draft plan of the officer's district for a fiscal year (one per district and year)."""
     require_grants(user)
@@ -135,19 +154,7 @@ def create_plan(s: Session, user: User, body: PlanNew) -> GrantPlan:
     )
     if found is not None:
         raise ApiError(409, "grant_exists", f"the {plan_label(body.fiscal_year)} plan already exists (plan {found})")
-    plan = GrantPlan(
-        district_id=user.district_id,
-        fiscal_year=body.fiscal_year,
-        award_cents=body.award_cents,
-        status="draft",
-        strategies=[],
-        goals=[],
-        comment="",
-        version=1,
-        updated_at=utcnow(),
-    )
-    s.add(plan)
-    s.flush()
+    plan = new_plan(s, user.district_id, body.fiscal_year, body.award_cents)
     record(s, user, "grant_create", "grant_plan", plan.id, None, snapshot(plan, []))
     return plan
 

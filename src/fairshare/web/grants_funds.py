@@ -26,6 +26,7 @@ from fairshare.web.db import locked
 from fairshare.web.grants import (
     check_status,
     check_version,
+    new_plan,
     plan_for,
     plan_lines,
     require_grants,
@@ -133,20 +134,7 @@ def _next_plan(s: Session, plan: GrantPlan) -> tuple[GrantPlan, bool]:
     nxt = locked(s, GrantPlan, nxt_id) if nxt_id is not None else None
     if nxt is not None:
         return nxt, False
-    nxt = GrantPlan(
-        district_id=plan.district_id,
-        fiscal_year=plan.fiscal_year + 1,
-        award_cents=0,
-        status="draft",
-        strategies=[],
-        goals=[],
-        comment="",
-        version=1,
-        updated_at=utcnow(),
-    )
-    s.add(nxt)
-    s.flush()
-    return nxt, True
+    return new_plan(s, plan.district_id, plan.fiscal_year + 1, 0), True
 
 
 def carry_forward(s: Session, user: User, plan_id: int, body: VersionIn) -> CarryOut:

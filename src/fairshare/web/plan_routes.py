@@ -12,17 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import jinja2
 from fastapi import Path as PathParam
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session as DbSession
 
-from fairshare.report.html import fiscal_year_label, fte_text, money, signed_money
+from fairshare.report.html import fiscal_year_label
 from fairshare.web.auth import COOKIE, user_for
 from fairshare.web.models import User
 from fairshare.web.problems import ApiError, ErrorBody
+from fairshare.web.templating import templates
 
 __all__ = ["CHANGE_ERRORS", "ERRORS", "TEMPLATES", "SchoolId", "fy_label", "letter_response", "page", "status_text"]
 
@@ -44,16 +43,8 @@ def status_text(status: str) -> str:
     return status.replace("_", " ")
 
 
-def _templates() -> Jinja2Templates:
-    # autoescape everything (the stock Jinja2Templates escapes only *.html, not *.html.j2)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
-    )
-    env.filters.update(money=money, signed_money=signed_money, fte=fte_text, status=status_text, fy=fy_label)
-    return Jinja2Templates(env=env)
-
-
-TEMPLATES = _templates()
+TEMPLATES = templates()
+TEMPLATES.env.filters.update(status=status_text, fy=fy_label)
 
 
 def page(

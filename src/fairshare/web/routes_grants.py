@@ -8,17 +8,14 @@ plan the first time they list plans (:func:`fairshare.web.grants.seed_demo_grant
 
 from __future__ import annotations
 
-from pathlib import Path as FilePath
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fairshare.report.html import fte_text, money
 from fairshare.web import auth, grants, grants_funds
 from fairshare.web.deps import CurrentActor, Db
 from fairshare.web.grants_rules import TOLERANCES, DrawdownIn, PlanEdit, PlanNew, ReviewIn, VersionIn
@@ -36,15 +33,14 @@ from fairshare.web.grants_views import (
 )
 from fairshare.web.models import District, Drawdown, GrantLine, School, User
 from fairshare.web.problems import ApiError, ErrorBody
+from fairshare.web.templating import templates as shared_templates
 
 __all__ = ["NAV", "pages", "router"]
 
 NAV = ("Grant plans", "/grants", grants.GRANT_ROLES)
 router = APIRouter(prefix="/grants", tags=["grants"])
 pages = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(FilePath(__file__).parent / "templates"))
-templates.env.filters["money"] = money
-templates.env.filters["fte"] = fte_text
+templates = shared_templates()
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}

@@ -14,16 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
-import jinja2
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from fairshare.errors import FairshareError, InputError, RunError
-from fairshare.report.html import money, signed_money
 from fairshare.report.outputs import display_path
 from fairshare.rules.units import format_value
 from fairshare.web import simulator as sim
@@ -42,6 +39,7 @@ from fairshare.web.simulator_schemas import (
     ScenarioOut,
     ScenarioResultOut,
 )
+from fairshare.web.templating import templates
 
 __all__ = ["NAV", "SIMULATOR_ROLES", "pages", "router"]
 
@@ -295,14 +293,8 @@ def _plain(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _templates() -> Jinja2Templates:
-    # every template escapes (the stock Jinja2Templates escapes only *.html, not *.html.j2)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
-    env.filters.update(money=money, signed_money=signed_money, value=format_value, plain=_plain)
-    return Jinja2Templates(env=env)
-
-
-TEMPLATES = _templates()
+TEMPLATES = templates()
+TEMPLATES.env.filters.update(value=format_value, plain=_plain)
 
 
 def _page(request: Request, s: DbSession, template: str, title: str, ctx: Any) -> Response:
