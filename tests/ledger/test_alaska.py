@@ -69,8 +69,9 @@ def test_every_dollar_accounted_for_and_mapped() -> None:
     # instruction is at least 15 % of every district-year's spending (swapped columns gave 0 %)
     spend = mapped.filter(~pl.col("category").is_in(["not_spending", "other", "debt_capital"]))
     share = spend.group_by("district", "fiscal_year").agg(
-        (pl.col("amount_cents").filter(pl.col("category") == "instruction").sum() / pl.col("amount_cents").sum())
-        .alias("s")
+        (pl.col("amount_cents").filter(pl.col("category") == "instruction").sum() / pl.col("amount_cents").sum()).alias(
+            "s"
+        )
     )
     assert share.height == 20 and share["s"].min() > 0.15
 

@@ -70,6 +70,9 @@ def test_upload_errors_and_rights(client: TestClient) -> None:
     assert r.status_code == 422 and r.json()["error"]["code"] == "empty_file"  # type: ignore[attr-defined]
     bad64 = {"model": "demo-district", "filename": "x.csv", "content_base64": "%%%"}
     assert client.post("/api/datasets", json=bad64, headers=headers).json()["error"]["code"] == "invalid_value"
+    for name in ("\x00.csv", "a\nb.csv", "../x.csv", "x.exe"):  # control characters, a path, another kind
+        r = _upload(client, headers, name, b"a,b\n1,2\n")
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_value", name
     assert client.post("/api/datasets/nope/preview", json={"overrides": {}}, headers=headers).status_code == 404
     sign_in(client, demo("partner"))
     assert client.get("/api/datasets").status_code == 403

@@ -176,9 +176,7 @@ def _site_bars(p: Profile, year: int) -> Markup:
         .mark_bar(height=14)
         .encode(
             y=alt.Y("district:N", sort=d["district"].to_list(), title=None, axis=alt.Axis(labelLimit=260)),
-            x=alt.X(
-                "sum(share):Q", title="Share of classified operating spending (%)", axis=alt.Axis(format=".0%")
-            ),
+            x=alt.X("sum(share):Q", title="Share of classified operating spending (%)", axis=alt.Axis(format=".0%")),
             color=alt.Color(
                 "part:N",
                 scale=alt.Scale(domain=[x[0] for x in parts], range=[x[2] for x in parts]),

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -23,7 +23,7 @@ from fairshare import __version__
 from fairshare.web import auth
 from fairshare.web.audit import record
 from fairshare.web.db import Database
-from fairshare.web.deps import CurrentActor, Db, require_json
+from fairshare.web.deps import CurrentActor, Db, ReadDb, Router, require_json
 from fairshare.web.models import AuditEntry, School, User
 from fairshare.web.problems import ErrorBody, install_handlers
 from fairshare.web.settings import Settings
@@ -72,13 +72,13 @@ def user_out(u: User) -> UserOut:
     return UserOut(id=u.id, email=u.email, name=u.name, role=u.role, district_id=u.district_id, school_id=u.school_id)
 
 
-def _auth_routes(api: APIRouter) -> None:
+def _auth_routes(api: Router) -> None:
     @api.post("/login", response_model=MeOut, responses=ERRORS)
-    def login(body: LoginIn, request: Request, response: Response, s: Db) -> MeOut:
+    def login(body: LoginIn, request: Request, response: Response, r: ReadDb, s: Db) -> MeOut:
         """Sign in with email and password; sets the session cookie and returns the CSRF token."""
         require_json(request)
         st: Settings = request.app.state.settings
-        user, token, row = auth.sign_in(s, body.email, body.password, st.session_lifetime)
+        user, token, row = auth.sign_in(r, s, body.email, body.password, st.session_lifetime)
         auth.set_cookie(response, token, st.secure_cookies, st.session_lifetime)
         record(s, user, "sign_in", "user", user.id, None, None)
         return MeOut(user=user_out(user), csrf_token=row.csrf_token)
@@ -141,7 +141,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     install_handlers(app)
-    api = APIRouter(prefix="/api")
+    api = Router(prefix="/api")
     _auth_routes(api)
     from fairshare.web.routes import flows, register
 
@@ -149,7 +149,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    @app.get("/", include_in_schema=False, response_model=None)
+    pages = Router(include_in_schema=False)
+
+    @pages.get("/", response_model=None)
     def home(request: Request, s: Db) -> HTMLResponse | RedirectResponse:
         found = auth.user_for(s, request.cookies.get(auth.COOKIE))
         if found is None:
@@ -166,4 +168,5 @@ def create_app(settings: Settings) -> FastAPI:
             {"title": "Workbench", "user": user, "csrf": session.csrf_token, "schools": visible, "nav": nav},
         )
 
+    app.include_router(pages)
     return app

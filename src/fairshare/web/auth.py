@@ -56,9 +56,15 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(s: DbSession, email: str, password: str, lifetime: dt.timedelta) -> tuple[User, str, Session]:
-    """Check the password; a new session (its cookie token and the row). Wrong email or password: 401."""
-    user = s.scalars(select(User).where(User.email == email.strip().lower())).first()
+def sign_in(
+    read: DbSession, write: DbSession, email: str, password: str, lifetime: dt.timedelta
+) -> tuple[User, str, Session]:
+    """Check the password; a new session (its cookie token and the row). Wrong email or password: 401.
+
+    The account is looked up in the read-only session ``read``; the new session row is added to
+    ``write``, whose transaction begins only then: no write lock is held while the deliberately slow
+    password check (Argon2, about 0.3 s) runs. The caller commits."""
+    user = read.scalars(select(User).where(User.email == email.strip().lower())).first()
     ok = False
     if user is not None:
         try:
@@ -76,7 +82,7 @@ def sign_in(s: DbSession, email: str, password: str, lifetime: dt.timedelta) -> 
         csrf_token=secrets.token_urlsafe(32),
         expires_at=utcnow() + lifetime,
     )
-    s.add(row)
+    write.add(row)
     return user, token, row
 
 

@@ -1,9 +1,18 @@
 """Database engine, sessions and migrations.
 
-SQLite (the embedded default) gets foreign keys on and ``BEGIN IMMEDIATE`` for every transaction, so
-two writers queue instead of both reading a balance and both spending it; PostgreSQL locks the rows a
-transaction will change (``SELECT … FOR UPDATE``, see :func:`locked`). The schema is created and
-upgraded only by the Alembic migrations in ``web/migrations`` (:func:`migrate`).
+Two kinds of transaction (:meth:`Database.session`):
+
+* **write** — on SQLite (the embedded default) ``BEGIN IMMEDIATE``, so two writers queue instead of both
+  reading a balance and both spending it; on PostgreSQL the rows a transaction will change are locked
+  with ``SELECT … FOR UPDATE`` (:func:`locked`).
+* **read** — read-only: SQLite ``PRAGMA query_only`` in a deferred transaction, PostgreSQL ``READ ONLY``.
+  A request that only reads (GET) gets one, so readers never wait for the write lock, and a read
+  that tries to write fails loudly instead of racing.
+
+SQLite runs in WAL mode (readers and the one writer do not block each other) with foreign keys on.
+The connection pool is at least as large as the server's worker-thread pool, so a request never waits
+for a connection held by a request that waits for a thread. The schema is created and upgraded only by
+the Alembic migrations in ``web/migrations`` (:func:`migrate`).
 """
 
 from __future__ import annotations
@@ -20,10 +29,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fairshare.web.models import Base
 
-__all__ = ["Database", "locked"]
+__all__ = ["POOL_SIZE", "Database", "locked"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T", bound=Base)
+#: connections kept open; above the 40 worker threads that run the workbench's endpoints (AnyIO's default)
+POOL_SIZE = 48
+_MODE = "fairshare_mode"
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -33,11 +45,18 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable at checkpoints, never corrupt
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(_MODE) == "read":
+            conn.exec_driver_sql("PRAGMA query_only=ON")
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -49,11 +68,16 @@ class Database:
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            self.engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=POOL_SIZE, max_overflow=8
+            )
             _sqlite_pragmas(self.engine)
+            reader = self.engine.execution_options(**{_MODE: "read"})
         else:
-            self.engine = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=8, pool_pre_ping=True)
+            reader = self.engine.execution_options(postgresql_readonly=True)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = sessionmaker(reader, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -68,10 +92,15 @@ class Database:
             command.upgrade(cfg, "head")
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed when the block ends, rolled back on an error."""
-        with self.sessions.begin() as s:
+    def session(self, write: bool = True) -> Iterator[Session]:
+        """A session in one transaction: committed when the block ends, rolled back on an error.
+        ``write=False``: a read-only transaction."""
+        with (self.sessions if write else self.readers).begin() as s:
             yield s
+
+    def new_session(self, write: bool) -> Session:
+        """A session whose transactions are write (or read-only) ones; the caller commits and closes it."""
+        return (self.sessions if write else self.readers)()
 
     def dispose(self) -> None:
         self.engine.dispose()

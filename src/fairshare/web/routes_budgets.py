@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from fairshare.web import budgets
-from fairshare.web.deps import CurrentActor, Db
+from fairshare.web.deps import CurrentActor, Db, Router
 from fairshare.web.models import User
 from fairshare.web.plan_routes import CHANGE_ERRORS, ERRORS, SchoolId, letter_response, page
 from fairshare.web.workflow import Step
@@ -18,8 +18,8 @@ __all__ = ["NAV", "pages", "router"]
 
 NAV = ("School budgets", "/budgets", budgets.READERS)
 
-router = APIRouter(prefix="/budgets", tags=["budgets"])
-pages = APIRouter(include_in_schema=False)
+router = Router(prefix="/budgets", tags=["budgets"])
+pages = Router(include_in_schema=False)
 
 
 @router.get("", response_model=budgets.OverviewOut, responses=ERRORS)

@@ -6,14 +6,13 @@ import hashlib
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from fairshare.web import datasets
 from fairshare.web import simulator as sim
 from fairshare.web.audit import record
-from fairshare.web.deps import CurrentActor, Db
+from fairshare.web.deps import CurrentActor, Db, ReadDb, Router
 from fairshare.web.models import Dataset
 from fairshare.web.problems import ApiError
 from fairshare.web.routes_scenarios import ERRORS, _engine, _may_simulate
@@ -23,8 +22,8 @@ __all__ = ["NAV", "pages", "router"]
 
 #: no card on the home page: uploads are made from the simulator
 NAV: tuple[str, str, tuple[str, ...]] = ("Data sets", "/simulator", ())
-router = APIRouter(prefix="/datasets", tags=["scenario simulator"])
-pages = APIRouter(include_in_schema=False)
+router = Router(prefix="/datasets", tags=["scenario simulator"])
+pages = Router(include_in_schema=False)
 
 
 def _models_enum(schema: dict[str, Any]) -> None:
@@ -35,7 +34,10 @@ class DatasetIn(BaseModel):
     model_config = ConfigDict(json_schema_extra=_models_enum)
 
     model: ModelId
-    filename: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\\]+\.(csv|txt|xlsx|parquet)$")]
+    #: a file name: no folder, no control character, one of the kinds the command line reads
+    filename: Annotated[
+        str, Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f\x7f]+\.(csv|txt|xlsx|parquet)$")
+    ]
     content_base64: Annotated[
         str, Field(min_length=4, max_length=datasets.MAX_BYTES * 2, pattern=r"^[A-Za-z0-9+/]+={0,2}$")
     ]
@@ -88,7 +90,7 @@ def mine(actor: CurrentActor, s: Db) -> list[DatasetOut]:
 
 
 @router.post("/{slug}/preview", response_model=PreviewOut, responses=ERRORS)
-def preview(slug: str, body: DatasetPreviewIn, actor: CurrentActor, s: Db) -> PreviewOut:
+def preview(slug: str, body: DatasetPreviewIn, actor: CurrentActor, s: ReadDb) -> PreviewOut:
     """Preview the model on an uploaded data set (the same result shape as /api/scenarios/preview)."""
     _may_simulate(actor.user)
     d = s.scalars(select(Dataset).where(Dataset.slug == slug)).first()

@@ -2,22 +2,21 @@
 
 The service (:mod:`fairshare.web.grants`) decides who may do what; these routes only translate. Roles
 without access (principal, site council, partner viewer) get 403 ``forbidden``; another district's
-plan is 404 ``not_found``. With the demo settings, the demo district's budget officer finds a draft
-plan the first time they list plans (:func:`fairshare.web.grants.seed_demo_grant`).
+plan is 404 ``not_found``. The demo district starts with a draft plan (:func:`fairshare.web.seed.seed_demo`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fairshare.web import auth, grants, grants_funds
-from fairshare.web.deps import CurrentActor, Db
+from fairshare.web.deps import CurrentActor, Db, Router
 from fairshare.web.grants_rules import TOLERANCES, DrawdownIn, PlanEdit, PlanNew, ReviewIn, VersionIn
 from fairshare.web.grants_views import (
     Balances,
@@ -38,8 +37,8 @@ from fairshare.web.templating import templates as shared_templates
 __all__ = ["NAV", "pages", "router"]
 
 NAV = ("Grant plans", "/grants", grants.GRANT_ROLES)
-router = APIRouter(prefix="/grants", tags=["grants"])
-pages = APIRouter(include_in_schema=False)
+router = Router(prefix="/grants", tags=["grants"])
+pages = Router(include_in_schema=False)
 templates = shared_templates()
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -54,20 +53,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 LineId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-T = TypeVar("T")
-
-
-def _done(s: Session, out: T) -> T:
-    """Commit the request's transaction here, in the endpoint's own thread, and return ``out``.
-
-    The request's session (:func:`fairshare.web.deps.db_session`) would commit in its teardown, which
-    FastAPI runs as another trip into the worker thread pool (40 threads). A change that holds row locks
-    (``SELECT … FOR UPDATE`` on a plan) until then can deadlock once 40 other requests wait for the same
-    row: none of them can end, and the holder gets no thread to commit. Committing before returning keeps
-    every lock inside one trip. The session is not used after this.
-    """
-    s.commit()
-    return out
 
 
 class BandOut(BaseModel):
@@ -75,13 +60,6 @@ class BandOut(BaseModel):
     last: int
     tolerance_pct: int
     label: str
-
-
-def _maybe_seed(request: Request, s: Session, user: User) -> None:
-    from fairshare.web.seed import DEMO_DISTRICT
-
-    if request.app.state.settings.demo and user.role == "district_budget_officer" and user.district_id == DEMO_DISTRICT:
-        grants.seed_demo_grant(s, DEMO_DISTRICT)
 
 
 def _summaries(s: Session, user: User) -> list[PlanSummary]:
@@ -97,16 +75,15 @@ def tolerances(actor: CurrentActor) -> list[BandOut]:
 
 
 @router.get("/plans", response_model=list[PlanSummary], responses=ERRORS)
-def list_plans(request: Request, actor: CurrentActor, s: Db) -> list[PlanSummary]:
+def list_plans(actor: CurrentActor, s: Db) -> list[PlanSummary]:
     """The plans the user may see: their district's, or every district's for a state reviewer."""
-    _maybe_seed(request, s, actor.user)
-    return _done(s, _summaries(s, actor.user))
+    return _summaries(s, actor.user)
 
 
 @router.post("/plans", status_code=201, response_model=PlanOut, responses=ERRORS)
 def create_plan(body: PlanNew, actor: CurrentActor, s: Db) -> PlanOut:
     """Start a draft plan for a fiscal year (district budget officer; one per district and year)."""
-    return _done(s, plan_out(s, actor.user, grants.create_plan(s, actor.user, body)))
+    return plan_out(s, actor.user, grants.create_plan(s, actor.user, body))
 
 
 @router.get("/plans/{plan_id}", response_model=PlanOut, responses=ERRORS)
@@ -118,31 +95,31 @@ def get_plan(plan_id: PlanId, actor: CurrentActor, s: Db) -> PlanOut:
 @router.put("/plans/{plan_id}", response_model=PlanOut, responses=ERRORS)
 def update_plan(plan_id: PlanId, body: PlanEdit, actor: CurrentActor, s: Db) -> PlanOut:
     """Replace a draft's award, strategies, goals and lines (send the version you loaded)."""
-    return _done(s, plan_out(s, actor.user, grants.update_plan(s, actor.user, plan_id, body)))
+    return plan_out(s, actor.user, grants.update_plan(s, actor.user, plan_id, body))
 
 
 @router.post("/plans/{plan_id}/submit", response_model=PlanOut, responses=ERRORS)
 def submit(plan_id: PlanId, body: VersionIn, actor: CurrentActor, s: Db) -> PlanOut:
     """Submit the plan to the state (complete, and its lines within the award)."""
-    return _done(s, plan_out(s, actor.user, grants.submit(s, actor.user, plan_id, body)))
+    return plan_out(s, actor.user, grants.submit(s, actor.user, plan_id, body))
 
 
 @router.post("/plans/{plan_id}/request-changes", response_model=PlanOut, responses=ERRORS)
 def request_changes(plan_id: PlanId, body: ReviewIn, actor: CurrentActor, s: Db) -> PlanOut:
     """Send a submitted plan back to the district with a comment (state reviewer)."""
-    return _done(s, plan_out(s, actor.user, grants.request_changes(s, actor.user, plan_id, body)))
+    return plan_out(s, actor.user, grants.request_changes(s, actor.user, plan_id, body))
 
 
 @router.post("/plans/{plan_id}/approve", response_model=PlanOut, responses=ERRORS)
 def approve(plan_id: PlanId, body: ReviewIn, actor: CurrentActor, s: Db) -> PlanOut:
     """Approve a submitted plan (state reviewer); each line's tolerance is fixed from the table."""
-    return _done(s, plan_out(s, actor.user, grants.approve(s, actor.user, plan_id, body)))
+    return plan_out(s, actor.user, grants.approve(s, actor.user, plan_id, body))
 
 
 @router.post("/plans/{plan_id}/carry-forward", response_model=CarryOut, responses=ERRORS)
 def carry_forward(plan_id: PlanId, body: VersionIn, actor: CurrentActor, s: Db) -> CarryOut:
     """Close an approved plan and carry each line's unspent own money into next year's plan (once)."""
-    return _done(s, grants_funds.carry_forward(s, actor.user, plan_id, body))
+    return grants_funds.carry_forward(s, actor.user, plan_id, body)
 
 
 @router.get("/plans/{plan_id}/balances", response_model=Balances, responses=ERRORS)
@@ -175,7 +152,7 @@ def list_drawdowns(line_id: LineId, actor: CurrentActor, s: Db) -> list[Drawdown
 @router.post("/lines/{line_id}/drawdowns", status_code=201, response_model=DrawdownResult, responses=ERRORS)
 def request_drawdown(line_id: LineId, body: DrawdownIn, actor: CurrentActor, s: Db) -> DrawdownResult:
     """Draw money on a line of an approved plan, with its backup; refused (409) when it does not fit."""
-    return _done(s, grants_funds.request_drawdown(s, actor.user, line_id, body))
+    return grants_funds.request_drawdown(s, actor.user, line_id, body)
 
 
 # pages --------------------------------------------------------------------------------------------
@@ -197,8 +174,7 @@ def grants_page(request: Request, s: Db) -> HTMLResponse | RedirectResponse:
         return RedirectResponse("/", status_code=303)
     user, session = found
     try:
-        _maybe_seed(request, s, user)
-        plans = _done(s, _summaries(s, user))
+        plans = _summaries(s, user)
     except ApiError as e:
         return _refused(request, user, session.csrf_token, e)
     return _page(

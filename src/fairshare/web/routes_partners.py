@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from fairshare.web import partner_plans as pp
-from fairshare.web.deps import CurrentActor, Db
+from fairshare.web.deps import CurrentActor, Db, Router
 from fairshare.web.models import User
 from fairshare.web.plan_routes import CHANGE_ERRORS, ERRORS, SchoolId, page
 from fairshare.web.workflow import Step
@@ -18,8 +18,8 @@ __all__ = ["NAV", "pages", "router"]
 
 NAV = ("Partner selection", "/partners", (*pp.READERS, "partner_viewer"))
 
-router = APIRouter(tags=["partners"])
-pages = APIRouter(include_in_schema=False)
+router = Router(tags=["partners"])
+pages = Router(include_in_schema=False)
 
 
 @router.get("/partner-contracts", response_model=pp.ContractsOut, responses=ERRORS)

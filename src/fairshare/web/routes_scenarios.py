@@ -14,8 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
@@ -26,7 +26,7 @@ from fairshare.rules.units import format_value
 from fairshare.web import simulator as sim
 from fairshare.web.audit import record
 from fairshare.web.auth import COOKIE, require_role, user_for
-from fairshare.web.deps import CurrentActor, Db
+from fairshare.web.deps import CurrentActor, Db, Router
 from fairshare.web.models import ROLES, Scenario, User
 from fairshare.web.problems import ApiError, ErrorBody, problem_dict
 from fairshare.web.simulator_registry import EXAMPLES
@@ -65,8 +65,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 Slug = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
-router = APIRouter(prefix="/scenarios", tags=["scenario simulator"])
-pages = APIRouter(include_in_schema=False)
+router = Router(prefix="/scenarios", tags=["scenario simulator"])
+pages = Router(include_in_schema=False)
 
 
 class CSVResponse(Response):

@@ -1,7 +1,8 @@
 """The demo district seeded into an empty database (``fairshare serve`` without a shared database).
 
 SYNTHETIC: the 40 schools of the project's demo district (:func:`fairshare.programs.synthetic_schools`,
-seed 2026) and one demo account per role, all with the password :data:`DEMO_PASSWORD`. A shared
+seed 2026), one demo account per role, all with the password :data:`DEMO_PASSWORD`, and a draft school
+improvement grant plan (:func:`fairshare.web.grants.seed_demo_grant`). A shared
 deployment (``FAIRSHARE_DATABASE_URL``) gets no demo accounts unless asked (``fairshare serve --demo``).
 """
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from fairshare.web.audit import record
 from fairshare.web.auth import hash_password
 from fairshare.web.db import Database
+from fairshare.web.grants import seed_demo_grant
 from fairshare.web.models import District, School, User
 
 __all__ = ["DEMO_DISTRICT", "DEMO_PASSWORD", "DEMO_USERS", "seed_demo"]
@@ -50,4 +52,6 @@ def seed_demo(db: Database) -> bool:
         record(
             s, None, "seed_demo", "district", DEMO_DISTRICT, None, {"schools": schools.height, "users": len(DEMO_USERS)}
         )
+        s.flush()
+        seed_demo_grant(s, DEMO_DISTRICT)
     return True
