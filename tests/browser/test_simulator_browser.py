@@ -73,6 +73,22 @@ def test_move_a_slider_save_share_and_compare(
     expect(page.locator("main")).to_contain_text("English learner weight")
     page.screenshot(path=str(screenshots / "simulator-compare.png"), full_page=True)
 
+    # rename one of them, delete the other
+    page.goto(live_server + "/simulator")
+    item = page.locator("#mine li", has_text="As adopted")
+    page.once("dialog", lambda d: d.accept("Values in force"))
+    item.get_by_role("button", name="Rename “As adopted”").click()
+    expect(page.locator("#mine-status")).to_have_text("Renamed to “Values in force”.")
+    expect(page.locator("#mine li", has_text="Values in force")).to_have_count(1)
+    page.once("dialog", lambda d: d.accept())
+    doomed = page.locator("#mine li", has_text="EL weight doubled")
+    doomed.get_by_role("button", name="Delete “EL weight doubled”").click()
+    expect(page.locator("#mine-status")).to_have_text("Deleted “EL weight doubled”.")
+    expect(page.locator("#mine li")).to_have_count(1)
+    page.locator(".sim-mine").screenshot(path=str(screenshots / "simulator-mine.png"))
+    other.goto(live_server + href)
+    expect(other.locator("body")).to_contain_text("no saved scenario")
+
 
 def test_the_state_model_of_hundreds_of_towns(
     page_as: Callable[[str], Page], screenshots: Path, live_server: str

@@ -332,6 +332,42 @@ def test_saving_needs_the_csrf_token_a_name_and_a_valid_scenario(client: TestCli
     problem(client.post("/api/scenarios", json=body, headers=headers), 401, "not_signed_in")
 
 
+def test_only_the_author_renames_or_deletes_a_scenario(client: TestClient) -> None:
+    headers = sign_in(client, demo("budget"))
+    slug = _save(client, headers, "draft idea", "demo-district", {"weights.english_learner": 0.4})
+    r = client.patch(f"/api/scenarios/{slug}", json={"name": "  EL weight 0.4  "}, headers=headers)
+    assert r.status_code == 200 and r.json()["name"] == "EL weight 0.4" and r.json()["url"] == f"/simulator/s/{slug}"
+    problem(client.patch(f"/api/scenarios/{slug}", json={"name": " "}, headers=headers), 422, "invalid_value")
+    problem(client.patch(f"/api/scenarios/{slug}", json={"name": "x"}), 403, "csrf")
+    entry = client.get("/api/audit").json()[0]
+    assert (entry["action"], entry["before"], entry["after"]) == (
+        "rename_scenario",
+        {"name": "draft idea"},
+        {"name": "EL weight 0.4"},
+    )
+    # another simulator user may open the link but not change it; a partner viewer may do neither
+    other = sign_in(client, demo("state"))
+    assert client.get(f"/api/scenarios/{slug}").status_code == 200
+    problem(client.patch(f"/api/scenarios/{slug}", json={"name": "mine now"}, headers=other), 403, "forbidden")
+    problem(client.delete(f"/api/scenarios/{slug}", headers=other), 403, "forbidden")
+    problem(client.delete("/api/scenarios/nosuchslug", headers=other), 404, "not_found")
+    partner = sign_in(client, demo("partner"))
+    problem(client.delete(f"/api/scenarios/{slug}", headers=partner), 403, "forbidden")
+    # the author deletes it: the link answers 404, the audit log keeps what it was
+    headers = sign_in(client, demo("budget"))
+    assert client.delete(f"/api/scenarios/{slug}", headers=headers).status_code == 204
+    problem(client.get(f"/api/scenarios/{slug}"), 404, "not_found")
+    assert client.get("/api/scenarios").json() == []
+    entry = client.get("/api/audit").json()[0]
+    assert (entry["action"], entry["entity_id"], entry["after"]) == ("delete_scenario", slug, None)
+    assert entry["before"] == {
+        "name": "EL weight 0.4",
+        "model": "demo-district",
+        "overrides": {"weights.english_learner": 0.4},
+    }
+    problem(client.delete(f"/api/scenarios/{slug}", headers=headers), 404, "not_found")
+
+
 def _save(client: TestClient, headers: dict[str, str], name: str, model: str, overrides: dict[str, float]) -> str:
     r = client.post("/api/scenarios", json={"name": name, "model": model, "overrides": overrides}, headers=headers)
     assert r.status_code == 201, r.text

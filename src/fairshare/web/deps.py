@@ -2,7 +2,8 @@
 router every workbench endpoint is declared on.
 
 **Transactions.** A request gets one session (:data:`Db`): read-only for GET and HEAD, a write
-transaction for the others (:class:`fairshare.web.db.Database`). Every endpoint declared on a
+transaction for the others (:class:`fairshare.web.db.Database`); :data:`ReadDb` is read-only whatever
+the method (the signed-in user's lookup, previews). Every endpoint declared on a
 :class:`Router` commits its session as its last step, or rolls it back if it raises, *in the thread
 that ran it*. Committing later, in the dependency's teardown, would need another worker thread: when
 every thread is waiting for a lock held by a request that has finished its work, that request could
@@ -110,9 +111,10 @@ def require_json(request: Request) -> None:
             raise ApiError(415, "unsupported_media_type", "send the request body as application/json")
 
 
-def current_actor(request: Request, s: Db) -> Actor:
+def current_actor(request: Request, s: ReadDb) -> Actor:
     """The signed-in user (401 without a valid session); state-changing requests need the CSRF token.
-    The lookup's transaction ends here, so no lock is held while the endpoint waits for its thread."""
+    The lookup is read-only and its transaction ends here: it never waits for the write lock, and holds
+    nothing while the endpoint waits for its thread."""
     require_json(request)
     try:
         found = user_for(s, request.cookies.get(COOKIE))

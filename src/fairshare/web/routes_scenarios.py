@@ -37,6 +37,7 @@ from fairshare.web.simulator_schemas import (
     PreviewOut,
     ScenarioIn,
     ScenarioOut,
+    ScenarioRename,
     ScenarioResultOut,
 )
 from fairshare.web.templating import templates
@@ -238,6 +239,37 @@ def get_scenario(slug: Slug, actor: CurrentActor, s: Db) -> ScenarioResultOut:
     _may_simulate(actor.user)
     out = _scenario_out(s, _find(s, slug))
     return ScenarioResultOut(scenario=out, result=_engine(sim.preview, out.model, out.overrides))
+
+
+def _own(s: DbSession, user: User, slug: str) -> Scenario:
+    """The saved scenario ``slug``, which only its author may rename or delete (403 for anyone else)."""
+    row = _find(s, slug)
+    if row.created_by != user.id:
+        raise ApiError(403, "forbidden", "only the scenario's author may rename or delete it")
+    return row
+
+
+@router.patch("/{slug}", response_model=ScenarioOut, responses=ERRORS)
+def rename_scenario(slug: Slug, body: ScenarioRename, actor: CurrentActor, s: Db) -> ScenarioOut:
+    """Rename a saved scenario (its author only); its share link stays the same."""
+    _may_simulate(actor.user)
+    row = _own(s, actor.user, slug)
+    before = {"name": row.name}
+    row.name = body.name
+    record(s, actor.user, "rename_scenario", "scenario", row.slug, before, {"name": row.name})
+    return _scenario_out(s, row)
+
+
+@router.delete("/{slug}", status_code=204, response_class=Response, responses=ERRORS)
+def delete_scenario(slug: Slug, actor: CurrentActor, s: Db) -> Response:
+    """Delete a saved scenario (its author only); its share link then answers 404. The audit log keeps
+    what it was."""
+    _may_simulate(actor.user)
+    row = _own(s, actor.user, slug)
+    before = {"name": row.name, "model": row.model, "overrides": (row.params or {}).get("overrides", {})}
+    s.delete(row)
+    record(s, actor.user, "delete_scenario", "scenario", slug, before, None)
+    return Response(status_code=204)
 
 
 #: the downloads' errors are JSON (the one shape), not the download's content type

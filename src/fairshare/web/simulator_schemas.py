@@ -28,6 +28,7 @@ __all__ = [
     "ReferenceOut",
     "ScenarioIn",
     "ScenarioOut",
+    "ScenarioRename",
     "ScenarioResultOut",
     "SummaryOut",
     "WinnersOut",
@@ -79,6 +80,8 @@ def _scenario_schema(schema: dict[str, Any]) -> None:
     _by_model(schema, {"name": name})
 
 
+#: a scenario's name: 1–200 characters, not only spaces, no control characters (trimmed)
+ScenarioName = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN), AfterValidator(str.strip)]
 ModelId = Annotated[str, Field(min_length=1, max_length=80, description="a model id from GET /api/scenarios/models")]
 ParamId = Annotated[str, Field(min_length=1, max_length=200)]
 Overrides = Annotated[
@@ -101,9 +104,15 @@ class PreviewIn(BaseModel):
 class ScenarioIn(BaseModel):
     model_config = ConfigDict(json_schema_extra=_scenario_schema)
 
-    name: Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN), AfterValidator(str.strip)]
+    name: ScenarioName
     model: ModelId
     overrides: Overrides
+
+
+class ScenarioRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ScenarioName
 
 
 class ReferenceOut(BaseModel):

@@ -318,13 +318,43 @@
         el("a", { href: `/api/scenarios/${sc.slug}/export.csv` }, "CSV"), " · ", el("a", { href: `/api/scenarios/${sc.slug}/export.xlsx` }, "Excel"));
       const list = $("mine");
       list.querySelector(".empty")?.remove();
-      list.prepend(el("li", {}, el("label", { class: "inline" }, el("input", { type: "checkbox", name: "s", value: sc.slug }), ` ${sc.name}`),
-        " ", el("span", { class: "muted small" }, `${sc.model_label}, ${sc.created_at.slice(0, 10)}`), " · ", el("a", { href: sc.url }, "open")));
+      list.prepend(mineItem(sc));
     } catch (e) {
       out.className = "error";
       out.textContent = e.message;
     }
     out.hidden = false;
+  });
+  // one of "My scenarios", as the page renders it
+  function mineItem(sc) {
+    const exp = (kind, label) => el("a", { href: `/api/scenarios/${sc.slug}/export.${kind}` }, label);
+    const act = (name, label) => el("button", { type: "button", class: "linkish", "data-act": name, "aria-label": `${label} “${sc.name}”` }, name);
+    return el("li", { "data-slug": sc.slug },
+      el("label", { class: "inline" }, el("input", { type: "checkbox", name: "s", value: sc.slug }), " ", el("span", { class: "sc-name" }, sc.name)),
+      " ", el("span", { class: "muted small" }, `${sc.model_label}, ${sc.created_at.slice(0, 10)}`),
+      " · ", el("a", { href: sc.url }, "open"), " · ", exp("csv", "CSV"), " · ", exp("xlsx", "Excel"),
+      " · ", act("rename", "Rename"), " · ", act("delete", "Delete"));
+  }
+  $("mine").addEventListener("click", async (ev) => {
+    const button = ev.target.closest("button[data-act]");
+    if (!button) return;
+    const item = button.closest("li"), slug = item.dataset.slug, name = item.querySelector(".sc-name").textContent;
+    try {
+      if (button.dataset.act === "rename") {
+        const wanted = window.prompt(`New name for “${name}”`, name);
+        if (wanted === null || wanted.trim() === "" || wanted.trim() === name) return;
+        const sc = await fairshare.api("PATCH", `/api/scenarios/${slug}`, { name: wanted.trim() });
+        item.replaceWith(mineItem(sc));
+        $("mine-status").textContent = `Renamed to “${sc.name}”.`;
+      } else if (window.confirm(`Delete “${name}”? Its share link will stop working.`)) {
+        await fairshare.api("DELETE", `/api/scenarios/${slug}`);
+        item.remove();
+        if (!$("mine").children.length) $("mine").append(el("li", { class: "muted empty" }, "None saved yet."));
+        $("mine-status").textContent = `Deleted “${name}”.`;
+      }
+    } catch (e) {
+      $("mine-status").textContent = e.message;
+    }
   });
   $("compare").addEventListener("submit", (ev) => {
     const picked = ev.target.querySelectorAll("input[name=s]:checked").length;
