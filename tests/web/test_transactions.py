@@ -4,6 +4,7 @@ and a failed request leaves nothing behind, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from fairshare.web.app import create_app
 from fairshare.web.db import Database
 from fairshare.web.deps import is_transactional, transactional
 from fairshare.web.models import AuditEntry
 from fairshare.web.problems import ApiError
+from fairshare.web.settings import Settings
 from web_helpers import demo, sign_in
 
 
@@ -95,3 +98,24 @@ def test_reads_and_sign_ins_work_while_another_transaction_writes(client: TestCl
         assert client.get("/api/me", headers=headers).status_code == 200
         other = TestClient(client.app, base_url="https://testserver")
         assert other.post("/api/login", json={"email": demo("state"), "password": "wrong"}).status_code == 401
+
+
+def test_a_write_that_waits_too_long_is_503_database_busy(tmp_path: Path) -> None:
+    """SQLite writers queue for the one writer connection; one that waits longer than ``write_wait``
+    gets the one error shape with 503 and Retry-After, and nothing is half done."""
+    app = create_app(Settings(data_dir=tmp_path, demo=True, write_wait=0.3))
+    with TestClient(app, base_url="https://testserver") as c:
+        headers = sign_in(c, demo("budget"))
+        db: Database = app.state.db
+        before = _audit_count(db)
+        body = {"name": "while busy", "model": "demo-district", "overrides": {}}
+        with db.session() as w:  # another writer holds the turn
+            _add_entry(w)
+            w.flush()
+            r = c.post("/api/scenarios", json=body, headers=headers)
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert r.json()["error"]["code"] == "database_busy"
+        assert _audit_count(db) == before + 1  # the held transaction's entry only
+        assert c.get("/api/scenarios").json() == []
+        assert c.post("/api/scenarios", json=body, headers=headers).status_code == 201  # its turn came
+    app.state.db.dispose()

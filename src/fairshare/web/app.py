@@ -118,7 +118,7 @@ def _auth_routes(api: Router) -> None:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    db = Database(settings.url)
+    db = Database(settings.url, settings.write_wait)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -9,10 +9,11 @@ Two kinds of transaction (:meth:`Database.session`):
   A request that only reads (GET) gets one, so readers never wait for the write lock, and a read
   that tries to write fails loudly instead of racing.
 
-SQLite runs in WAL mode (readers and the one writer do not block each other) with foreign keys on.
-The connection pool is at least as large as the server's worker-thread pool, so a request never waits
-for a connection held by a request that waits for a thread. The schema is created and upgraded only by
-the Alembic migrations in ``web/migrations`` (:func:`migrate`).
+SQLite runs in WAL mode (readers and the one writer do not block each other) with foreign keys on; its
+writers queue for a single writer connection (:func:`_sqlite_engine`). A write that waits longer than
+:data:`WRITE_WAIT` seconds (``Settings.write_wait``) fails with 503 ``database_busy``
+(:mod:`fairshare.web.problems`). The schema is created and upgraded only by the Alembic migrations in
+``web/migrations`` (:func:`migrate`).
 """
 
 from __future__ import annotations
@@ -29,52 +30,62 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fairshare.web.models import Base
 
-__all__ = ["POOL_SIZE", "Database", "locked"]
+__all__ = ["POOL_SIZE", "WRITE_WAIT", "Database", "locked"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T", bound=Base)
-#: connections kept open; above the 40 worker threads that run the workbench's endpoints (AnyIO's default)
+#: connections kept open for reading (and writing, on PostgreSQL): above the 40 worker threads that run
+#: the workbench's endpoints (AnyIO's default), so no request waits for a connection held by one that
+#: waits for a thread
 POOL_SIZE = 48
-_MODE = "fairshare_mode"
+#: seconds a SQLite write transaction waits for its turn (the writer connection, then the file's lock)
+WRITE_WAIT = 30
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_engine(url: str, write: bool, wait: float) -> Engine:
+    """A SQLite engine. The writer has one connection: writers queue for it in the pool's FIFO order, in
+    this process, instead of polling the file's lock (SQLite's busy handler sleeps and retries, so a
+    writer can be overtaken again and again). ``BEGIN IMMEDIATE`` then takes the file's write lock, so a
+    transaction never reads a balance another writer is about to change; the busy timeout still covers
+    writers in other processes. Readers: read-only (``PRAGMA query_only``) deferred transactions."""
+    size = {"pool_size": 1, "max_overflow": 0, "pool_timeout": wait} if write else {"pool_size": POOL_SIZE}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": wait}, **size)
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" below open each transaction
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={round(wait * 1000)}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable at checkpoints, never corrupt
+        cur.execute(f"PRAGMA query_only={'OFF' if write else 'ON'}")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        if conn.get_execution_options().get(_MODE) == "read":
-            conn.exec_driver_sql("PRAGMA query_only=ON")
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("PRAGMA query_only=OFF")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
 
 
 class Database:
-    """One engine and its session factory."""
+    """The engines (a writer and a reader) and their session factories."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, write_wait: float = WRITE_WAIT):
         self.url = url
         if url.startswith("sqlite"):
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(
-                url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=POOL_SIZE, max_overflow=8
-            )
-            _sqlite_pragmas(self.engine)
-            reader = self.engine.execution_options(**{_MODE: "read"})
+            self.engine = _sqlite_engine(url, write=True, wait=write_wait)
+            self.read_engine = _sqlite_engine(url, write=False, wait=write_wait)
+            reader: Engine = self.read_engine
         else:
-            self.engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=8, pool_pre_ping=True)
+            self.engine = create_engine(
+                url, pool_size=POOL_SIZE, max_overflow=8, pool_timeout=write_wait, pool_pre_ping=True
+            )
+            self.read_engine = self.engine
             reader = self.engine.execution_options(postgresql_readonly=True)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.readers = sessionmaker(reader, expire_on_commit=False)
@@ -104,6 +115,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
 def locked(s: Session, model: type[T], key: Any) -> T | None:

@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairshare.errors import FairshareError, Problem
@@ -55,6 +57,13 @@ def _body(status: int, code: str, message: str, problems: list[dict[str, Any]] |
     return JSONResponse(ErrorBody(error=detail).model_dump(), status_code=status)
 
 
+def _busy() -> JSONResponse:
+    """A write that waited too long for its turn (the server is overloaded, not the request wrong)."""
+    r = _body(503, "database_busy", "the database is busy with other changes: try again in a moment")
+    r.headers["Retry-After"] = "5"
+    return r
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(_r: Request, exc: ApiError) -> JSONResponse:
@@ -77,6 +86,16 @@ def install_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return _body(422, "invalid_value", probs[0]["message"] if probs else "invalid request", probs)
+
+    @app.exception_handler(SQLAlchemyTimeout)
+    async def _pool(_r: Request, _exc: SQLAlchemyTimeout) -> JSONResponse:
+        return _busy()
+
+    @app.exception_handler(OperationalError)
+    async def _locked(_r: Request, exc: OperationalError) -> JSONResponse:
+        if "database is locked" not in str(exc.orig):
+            raise exc
+        return _busy()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -32,6 +32,8 @@ class Settings:
     session_lifetime: timedelta = timedelta(hours=12)
     #: seed the demo district, its users and its plans into an empty database
     demo: bool = True
+    #: seconds a write waits for its turn before the request fails with 503 ``database_busy``
+    write_wait: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
