@@ -25,17 +25,14 @@ from fairshare.web.audit import record
 from fairshare.web.db import Database
 from fairshare.web.deps import CurrentActor, Db, ReadDb, Router, require_json
 from fairshare.web.models import AuditEntry, School, User
-from fairshare.web.problems import ErrorBody, install_handlers
+from fairshare.web.problems import error_responses, install_handlers
 from fairshare.web.settings import Settings
 from fairshare.web.templating import templates
 
 __all__ = ["create_app"]
 
 HERE = Path(__file__).parent
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in ((401, "not signed in"), (403, "forbidden"), (404, "not found"), (422, "invalid input"))
-}
+ERRORS = error_responses()
 
 
 class LoginIn(BaseModel):

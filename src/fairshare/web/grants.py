@@ -51,6 +51,7 @@ __all__ = [
     "new_plan",
     "plan_for",
     "plan_lines",
+    "plan_to_change",
     "request_changes",
     "require_grants",
     "require_officer",
@@ -110,6 +111,22 @@ def check_status(plan: GrantPlan, allowed: tuple[str, ...], action: str) -> None
 
 def plan_lines(s: Session, plan_id: int) -> list[GrantLine]:
     return list(s.scalars(select(GrantLine).where(GrantLine.plan_id == plan_id).order_by(GrantLine.id)))
+
+
+def plan_to_change(
+    s: Session, user: User, plan_id: int, version: int, allowed: tuple[str, ...], action: str, by: str = "district"
+) -> tuple[GrantPlan, list[GrantLine]]:
+    """The plan a step changes, locked, and its lines: the step is the district budget officer's (``by``
+    "district") or a state reviewer's ("state"), the version must be the current one and the status one
+    of ``allowed`` (403, 409 ``stale_version``, 409 ``grant_status``)."""
+    plan = plan_for(s, user, plan_id, lock=True)
+    if by == "state":
+        _require_state(user)
+    else:
+        require_officer(user, plan)
+    check_version(plan, version)
+    check_status(plan, allowed, action)
+    return plan, plan_lines(s, plan.id)
 
 
 def touch(plan: GrantPlan) -> None:
@@ -226,11 +243,7 @@ def _edit_problems(s: Session, plan: GrantPlan, lines: list[GrantLine], edit: Pl
 
 def update_plan(s: Session, user: User, plan_id: int, edit: PlanEdit) -> GrantPlan:
     """Replace the plan's award, strategies, goals and lines (a draft or a plan sent back)."""
-    plan = plan_for(s, user, plan_id, lock=True)
-    require_officer(user, plan)
-    check_version(plan, edit.version)
-    check_status(plan, EDITABLE, "edit it")
-    lines = plan_lines(s, plan.id)
+    plan, lines = plan_to_change(s, user, plan_id, edit.version, EDITABLE, "edit it")
     problems = _edit_problems(s, plan, lines, edit)
     problems.raise_if_any(InputError)
     before = snapshot(plan, lines)
@@ -294,11 +307,7 @@ def _completeness(plan: GrantPlan, lines: list[GrantLine]) -> ProblemList:
 
 
 def submit(s: Session, user: User, plan_id: int, body: VersionIn) -> GrantPlan:
-    plan = plan_for(s, user, plan_id, lock=True)
-    require_officer(user, plan)
-    check_version(plan, body.version)
-    check_status(plan, EDITABLE, "submit it")
-    lines = plan_lines(s, plan.id)
+    plan, lines = plan_to_change(s, user, plan_id, body.version, EDITABLE, "submit it")
     _require_complete(plan, lines)
     before = snapshot(plan, lines)
     plan.status = "submitted"
@@ -308,13 +317,9 @@ def submit(s: Session, user: User, plan_id: int, body: VersionIn) -> GrantPlan:
 
 
 def request_changes(s: Session, user: User, plan_id: int, body: ReviewIn) -> GrantPlan:
-    plan = plan_for(s, user, plan_id, lock=True)
-    _require_state(user)
-    check_version(plan, body.version)
-    check_status(plan, ("submitted",), "request changes")
+    plan, lines = plan_to_change(s, user, plan_id, body.version, ("submitted",), "request changes", by="state")
     if not body.comment.strip():
         raise ApiError(422, "comment_required", "say what the district must change (the comment is empty)")
-    lines = plan_lines(s, plan.id)
     before = snapshot(plan, lines)
     plan.status, plan.comment = "changes_requested", body.comment.strip()
     touch(plan)
@@ -324,11 +329,7 @@ def request_changes(s: Session, user: User, plan_id: int, body: ReviewIn) -> Gra
 
 def approve(s: Session, user: User, plan_id: int, body: ReviewIn) -> GrantPlan:
     """Approve a submitted plan: each line's tolerance is fixed from the state's table."""
-    plan = plan_for(s, user, plan_id, lock=True)
-    _require_state(user)
-    check_version(plan, body.version)
-    check_status(plan, ("submitted",), "approve it")
-    lines = plan_lines(s, plan.id)
+    plan, lines = plan_to_change(s, user, plan_id, body.version, ("submitted",), "approve it", by="state")
     _require_complete(plan, lines)
     before = snapshot(plan, lines)
     for ln in lines:

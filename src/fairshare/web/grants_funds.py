@@ -25,10 +25,10 @@ from fairshare.web.audit import record
 from fairshare.web.db import locked
 from fairshare.web.grants import (
     check_status,
-    check_version,
     new_plan,
     plan_for,
     plan_lines,
+    plan_to_change,
     require_grants,
     require_officer,
     touch,
@@ -142,11 +142,7 @@ def carry_forward(s: Session, user: User, plan_id: int, body: VersionIn) -> Carr
     require_grants(user)
     if user.role == "district_budget_officer" and user.district_id:
         locked(s, District, user.district_id)  # the next year's plan may be created here
-    plan = plan_for(s, user, plan_id, lock=True)
-    require_officer(user, plan)
-    check_version(plan, body.version)
-    check_status(plan, ("approved",), "carry it forward")
-    lines = plan_lines(s, plan.id)
+    plan, lines = plan_to_change(s, user, plan_id, body.version, ("approved",), "carry it forward")
     amounts = carry_amounts(plan.award_cents, [(ln.amount_cents, ln.drawn_cents, ln.carried_cents) for ln in lines])
     moves = [(ln, cents) for ln, cents in zip(lines, amounts, strict=True) if cents > 0]
     before = snapshot(plan, lines)

@@ -20,18 +20,15 @@ from sqlalchemy.orm import Session as DbSession
 from fairshare.report.html import fiscal_year_label
 from fairshare.web.auth import COOKIE, user_for
 from fairshare.web.models import User
-from fairshare.web.problems import ApiError, ErrorBody
+from fairshare.web.problems import ApiError, error_responses
 from fairshare.web.templating import templates
 
 __all__ = ["CHANGE_ERRORS", "ERRORS", "TEMPLATES", "SchoolId", "fy_label", "letter_response", "page", "status_text"]
 
 HERE = Path(__file__).parent
 SchoolId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in ((401, "not signed in"), (403, "forbidden"), (404, "not found"), (422, "invalid input"))
-}
-CHANGE_ERRORS = {**ERRORS, 409: {"model": ErrorBody, "description": "stale_version or plan_status"}}
+ERRORS = error_responses()
+CHANGE_ERRORS = error_responses((409, "stale_version or plan_status"))
 
 
 def fy_label(fiscal_year: int) -> str:

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairshare.errors import FairshareError, Problem
 
-__all__ = ["ApiError", "ErrorBody", "install_handlers", "problem_dict"]
+__all__ = ["ApiError", "ErrorBody", "error_responses", "install_handlers", "problem_dict"]
 
 _REASONS = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
             409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid_input",
@@ -50,6 +50,17 @@ class ApiError(Exception):
 def problem_dict(p: Problem) -> dict[str, Any]:
     keys = ("code", "message", "file", "line", "col", "row", "column", "value", "rule", "hint")
     return {k: getattr(p, k) for k in keys if getattr(p, k, None) is not None}
+
+
+#: the errors every signed-in API call can answer, as the OpenAPI schema describes them
+_USUAL = {401: "not signed in", 403: "forbidden", 404: "not found", 422: "invalid input"}
+
+
+def error_responses(*extra: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """An API route's documented errors (its OpenAPI ``responses``), each in the one error shape: the
+    usual four, with ``extra`` (status, description) added or rewording them."""
+    texts = _USUAL | dict(extra)
+    return {code: {"model": ErrorBody, "description": texts[code]} for code in sorted(texts)}
 
 
 def _body(status: int, code: str, message: str, problems: list[dict[str, Any]] | None = None) -> JSONResponse:

@@ -31,7 +31,7 @@ from fairshare.web.grants_views import (
     plan_summary,
 )
 from fairshare.web.models import District, Drawdown, GrantLine, School, User
-from fairshare.web.problems import ApiError, ErrorBody
+from fairshare.web.problems import ApiError, error_responses
 from fairshare.web.templating import templates as shared_templates
 
 __all__ = ["NAV", "pages", "router"]
@@ -41,16 +41,11 @@ router = Router(prefix="/grants", tags=["grants"])
 pages = Router(include_in_schema=False)
 templates = shared_templates()
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in (
-        (401, "not signed in"),
-        (403, "forbidden (role, CSRF token)"),
-        (404, "no such plan or line that you can see"),
-        (409, "stale version, wrong status, or a draw-down that does not fit"),
-        (422, "invalid input"),
-    )
-}
+ERRORS = error_responses(
+    (403, "forbidden (role, CSRF token)"),
+    (404, "no such plan or line that you can see"),
+    (409, "stale version, wrong status, or a draw-down that does not fit"),
+)
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 LineId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

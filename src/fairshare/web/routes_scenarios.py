@@ -28,7 +28,7 @@ from fairshare.web.audit import record
 from fairshare.web.auth import COOKIE, require_role, user_for
 from fairshare.web.deps import CurrentActor, Db, Router
 from fairshare.web.models import ROLES, Scenario, User
-from fairshare.web.problems import ApiError, ErrorBody, problem_dict
+from fairshare.web.problems import ApiError, error_responses, problem_dict
 from fairshare.web.simulator_registry import EXAMPLES
 from fairshare.web.simulator_schemas import (
     CompareOut,
@@ -52,17 +52,12 @@ MAX_COMPARE = 6
 
 HERE = Path(__file__).parent
 PACKAGE = HERE.parent
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in (
-        (401, "not signed in"),
-        (403, "forbidden (or no CSRF token)"),
-        (404, "not found"),
-        (409, "the formula cannot run with these values (e.g. a budget it cannot meet)"),
-        (415, "the body is not JSON"),
-        (422, "invalid input: an unknown or fixed parameter, or a value outside its range (each one named)"),
-    )
-}
+ERRORS = error_responses(
+    (403, "forbidden (or no CSRF token)"),
+    (409, "the formula cannot run with these values (e.g. a budget it cannot meet)"),
+    (415, "the body is not JSON"),
+    (422, "invalid input: an unknown or fixed parameter, or a value outside its range (each one named)"),
+)
 
 Slug = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -141,10 +136,6 @@ def _find(s: DbSession, slug: str) -> Scenario:
 
 def _may_simulate(user: User) -> None:
     require_role(user, *SIMULATOR_ROLES)
-
-
-def _download(content: bytes, cls: type[Response], filename: str) -> Response:
-    return cls(content, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 # ----------------------------------------------------------------------------- API
@@ -294,25 +285,24 @@ _XLSX_DOC: dict[int | str, dict[str, Any]] = {
 @router.get("/{slug}/export.csv", response_class=CSVResponse, responses={**_DOWNLOAD_ERRORS, **_CSV_DOC})
 def export_csv(slug: Slug, actor: CurrentActor, s: Db) -> Response:
     """The scenario's results as ``budgets.csv`` (the columns ``fairshare allocate`` writes)."""
-    _may_simulate(actor.user)
-    row = _find(s, slug)
-    run = _saved_run(s, row)
-    return _download(sim.export_csv(run), CSVResponse, f"{row.model}-{row.slug}.csv")
+    return _export(s, actor.user, slug, sim.export_csv, CSVResponse, "csv")
 
 
 @router.get("/{slug}/export.xlsx", response_class=XLSXResponse, responses={**_DOWNLOAD_ERRORS, **_XLSX_DOC})
 def export_xlsx(slug: Slug, actor: CurrentActor, s: Db) -> Response:
     """The scenario's results as an Excel workbook (Summary, Budgets, Positions, Parameters)."""
-    _may_simulate(actor.user)
+    return _export(s, actor.user, slug, sim.export_xlsx, XLSXResponse, "xlsx")
+
+
+def _export(s: DbSession, user: User, slug: str, render: Any, cls: type[Response], suffix: str) -> Response:
+    """A saved scenario's run, recomputed and rendered as a download ``<model>-<slug>.<suffix>``."""
+    _may_simulate(user)
     row = _find(s, slug)
-    run = _saved_run(s, row)
-    return _download(sim.export_xlsx(run), XLSXResponse, f"{row.model}-{row.slug}.xlsx")
-
-
-def _saved_run(s: DbSession, row: Scenario) -> Any:
     out = _scenario_out(s, row)
     m: sim.Model = _engine(sim.model, out.model)
-    return _engine(sim.run_for, m, out.overrides)[0]
+    run = _engine(sim.run_for, m, out.overrides)[0]
+    name = f"{row.model}-{row.slug}.{suffix}"
+    return cls(render(run), headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # ----------------------------------------------------------------------------- pages

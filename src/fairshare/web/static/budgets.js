@@ -5,17 +5,6 @@
   const root = document.getElementById("budget");
   if (!root) return;
   const school = root.dataset.school;
-  const errorBox = document.getElementById("budget-error");
-  let version = Number(root.dataset.version);
-  let dirty = false;
-
-  function showError(e) {
-    const problems = e.error?.problems || [];
-    const lines = problems.length > 1 ? problems.map((p) => p.message) : [e.message];
-    errorBox.textContent = lines.join("\n");
-    errorBox.hidden = false;
-    if (e.error?.code === "stale_version") errorBox.textContent += "\nReload the page to see the latest version.";
-  }
 
   function trades() {
     const out = [];
@@ -31,31 +20,12 @@
     return out;
   }
 
-  async function step(path, body) {
-    const b = await fairshare.api(path.startsWith("trades") ? "PUT" : "POST", `/api/budgets/${encodeURIComponent(school)}/${path}`, { version, ...body });
-    version = b.version;
-    return b;
-  }
-
-  async function run(action) {
-    errorBox.hidden = true;
-    for (const b of root.querySelectorAll("button")) b.disabled = true;
-    try {
-      await action();
-      window.location.reload();
-    } catch (e) {
-      showError(e);
-      for (const b of root.querySelectorAll("button")) b.disabled = false;
-    }
-  }
-
-  root.addEventListener("input", (ev) => { if (ev.target.matches("input")) dirty = true; });
-  document.getElementById("save-trades")?.addEventListener("click", () => run(() => step("trades", { trades: trades() })));
-  document.getElementById("submit-budget")?.addEventListener("click", () => run(async () => {
-    if (dirty) await step("trades", { trades: trades() });  // what the principal sees is what is submitted
-    await step("submit", {});
-  }));
-  const comment = () => document.getElementById("review-text")?.value || "";
-  document.getElementById("approve-budget")?.addEventListener("click", () => run(() => step("approve", { comment: comment() })));
-  document.getElementById("return-budget")?.addEventListener("click", () => run(() => step("return", { comment: comment() })));
+  fairshare.reviewedPlan({
+    root,
+    errorBox: document.getElementById("budget-error"),
+    base: `/api/budgets/${encodeURIComponent(school)}`,
+    edit: "trades",
+    collect: () => ({ trades: trades() }),
+    buttons: { save: "save-trades", submit: "submit-budget", approve: "approve-budget", return: "return-budget" },
+  });
 })();
